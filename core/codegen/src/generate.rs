@@ -429,11 +429,19 @@ fn doc_lines(out: &mut String, text: &str) {
     }
 }
 
+/// Schema prose as rustdoc markdown: brackets and angle brackets are literal text there,
+/// not links or HTML.
+fn escape_markdown(text: &str) -> String {
+    text.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "\\<")
+}
+
 fn field_doc(ctx: &Ctx, field: &Field) -> String {
     let mut text = if field.about.is_empty() {
         field.name.clone()
     } else {
-        field.about.clone()
+        escape_markdown(&field.about)
     };
     let mut facts = vec![format!("versions {}", field.versions.describe())];
     if let Some(nullable) = field.nullable.filter(|_| ctx.is_nullable(field)) {
@@ -470,7 +478,7 @@ fn generate_struct(ctx: &Ctx, def: &StructDef, out: &mut String) {
     let mut about = if def.about.is_empty() {
         def.name.clone()
     } else {
-        def.about.clone()
+        escape_markdown(&def.about)
     };
     write!(about, "\n\nValid versions: {}.", schema.valid.describe()).unwrap();
     doc_lines(out, &about);

@@ -262,7 +262,7 @@ pub fn put_varlong(buf: &mut BytesMut, value: i64) {
 #[inline]
 pub fn varlong_len(value: i64) -> usize {
     let raw = ((value << 1) ^ (value >> 63)) as u64;
-    ((64 - (raw | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (raw | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Reads a length prefix: compact (unsigned varint holding length + 1, 0 = null) in

@@ -44,6 +44,42 @@ macro_rules! round_trip_every_message {
 }
 for_each_message!(round_trip_every_message);
 
+/// Every strict prefix of an encoded message must be a decode error, never a panic and
+/// never a value: decoders read exactly what the encoder wrote.
+fn truncations_fail<T: Message + Sample>(seed: u64) -> Result<(), TestCaseError> {
+    for version in T::VERSIONS.min..=T::VERSIONS.max {
+        let mut buf = BytesMut::new();
+        T::sample(&mut SampleRng::new(seed), version)
+            .encode(&mut buf, version)
+            .unwrap();
+        let encoded = buf.freeze();
+        for cut in 0..encoded.len() {
+            prop_assert!(
+                T::decode(&mut encoded.slice(..cut), version).is_err(),
+                "{} v{}: a {}-byte prefix of {} bytes decoded",
+                T::NAME,
+                version,
+                cut,
+                encoded.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+macro_rules! truncate_every_message {
+    ($($message:ident),* $(,)?) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(8))]
+            #[test]
+            fn every_truncation_of_every_message_is_an_error(seed: u64) {
+                $(truncations_fail::<$message>(seed)?;)*
+            }
+        }
+    };
+}
+for_each_message!(truncate_every_message);
+
 /// Ours encodes, theirs decodes and re-encodes: the bytes must be identical, and ours
 /// must decode their bytes back to the original value. Versions Kafka marks unstable
 /// may differ between schema snapshots and are left out.

@@ -47,7 +47,7 @@ pub struct GetTelemetrySubscriptionsResponse {
     ///
     /// Wire name `DeltaTemporality`; versions 0+.
     pub delta_temporality: bool,
-    /// Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All metrics subscribed.
+    /// Requested metrics prefix string match. Empty array: No metrics subscribed, Array\[0\] empty string: All metrics subscribed.
     ///
     /// Wire name `RequestedMetrics`; versions 0+.
     pub requested_metrics: Vec<String>,

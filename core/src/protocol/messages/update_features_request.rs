@@ -113,7 +113,7 @@ pub struct FeatureUpdateKey {
     ///
     /// Wire name `Feature`; versions 0+.
     pub feature: String,
-    /// The new maximum version level for the finalized feature. A value >= 1 is valid. A value < 1, is special, and can be used to request the deletion of the finalized feature.
+    /// The new maximum version level for the finalized feature. A value >= 1 is valid. A value \< 1, is special, and can be used to request the deletion of the finalized feature.
     ///
     /// Wire name `MaxVersionLevel`; versions 0+.
     pub max_version_level: i16,
