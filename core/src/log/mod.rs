@@ -1,0 +1,1 @@
+//! The durable partition log: segments, indexes, recovery, retention.
