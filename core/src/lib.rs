@@ -6,5 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod broker;
+pub mod config;
+pub mod error;
 pub mod log;
 pub mod protocol;

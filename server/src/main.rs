@@ -1,31 +1,132 @@
-//! `tidelog`: the command-line entry point. The broker (`tidelog serve`) and the client
-//! tools arrive with the broker; today the binary reports its version and the protocol
-//! coverage of the codec it is built on.
+//! `tidelog`: the command-line entry point. `tidelog serve` runs a Kafka-compatible broker;
+//! `tidelog api-versions` lists the Kafka APIs it advertises.
 
-use tidelog::protocol::messages::ApiKey;
+mod config_file;
+mod serve;
+mod settings;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("--version") | Some("-V") => println!("tidelog {}", env!("CARGO_PKG_VERSION")),
-        Some("api-versions") => {
-            for api in ApiKey::ALL {
-                let range = api.versions();
-                println!(
-                    "{:>3} {:<32} {}-{}",
-                    *api as i16,
-                    api.name(),
-                    range.min,
-                    range.max
-                );
-            }
+use clap::{Parser, Subcommand};
+use settings::ServeArgs;
+use std::error::Error;
+use std::io::Write;
+use std::process::ExitCode;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+
+/// A Kafka-compatible broker and its command-line tools.
+///
+/// Logs go to stderr; set RUST_LOG to choose what is logged (default: info).
+#[derive(Debug, Parser)]
+#[command(name = "tidelog", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a broker until SIGINT or SIGTERM, then flush and close every log
+    ///
+    /// Once listening, prints `tidelog listening on HOST:PORT` on stdout. Settings are
+    /// layered: built-in defaults, then the --config file, then each --set in order, then
+    /// the other flags; a later layer overrides an earlier one.
+    Serve(ServeArgs),
+    /// List the Kafka APIs the broker advertises in ApiVersions: key, name, min and max
+    /// version
+    ApiVersions,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::builder()
+                .with_default_directive(LevelFilter::INFO.into())
+                .from_env_lossy(),
+        )
+        .init();
+
+    let outcome = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::ApiVersions => {
+            print_api_versions().map_err(|err| format!("cannot write to stdout: {err}"))
         }
-        None | Some("--help") | Some("-h") => {
-            println!("tidelog {}\n\nUSAGE:\n  tidelog --version\n  tidelog api-versions   list the Kafka API keys and versions the codec supports", env!("CARGO_PKG_VERSION"));
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tidelog: {message}");
+            ExitCode::FAILURE
         }
-        Some(other) => {
-            eprintln!("tidelog: unknown command {other:?}; see tidelog --help");
-            std::process::exit(2);
+    }
+}
+
+fn print_api_versions() -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    for (api, min, max) in tidelog::broker::supported_apis() {
+        writeln!(stdout, "{:>3} {:<32} {min}-{max}", api as i16, api.name())?;
+    }
+    stdout.flush()
+}
+
+/// `err` followed by each underlying cause that its message does not already include.
+fn error_chain(err: &dyn Error) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(source) = cause {
+        let text = source.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
         }
+        cause = source.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl Error for Layer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|layer| layer as &(dyn Error + 'static))
+        }
+    }
+
+    #[test]
+    fn error_chain_appends_causes_not_already_shown() {
+        let root = Layer("permission denied", None);
+        let repeated = Layer(
+            "cannot listen on 0.0.0.0:1: permission denied",
+            Some(Box::new(root)),
+        );
+        assert_eq!(
+            error_chain(&repeated),
+            "cannot listen on 0.0.0.0:1: permission denied"
+        );
+        let hidden = Layer(
+            "data directory /d",
+            Some(Box::new(Layer("disk full", None))),
+        );
+        assert_eq!(error_chain(&hidden), "data directory /d: disk full");
+    }
+
+    #[test]
+    fn command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -1,0 +1,186 @@
+//! Produce: validate each record batch without decompressing it, append it verbatim,
+//! and acknowledge per `acks` (KIP-98 batch format; Kafka's "Produce" protocol page).
+//!
+//! - acks=0: appended, no response.
+//! - acks=1 / acks=-1: with one replica both answer once the batch is committed. When the
+//!   topic fsyncs before acknowledging (`flush.messages=1`) that is after the fsync,
+//!   which concurrent producers share; otherwise at append.
+
+use super::Reply;
+use crate::broker::partition::{error_code_of, Partition};
+use crate::broker::state::{now_ms, ApiError, BrokerState, Topic};
+use crate::error::ErrorCode;
+use crate::protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use crate::protocol::messages::{ProduceRequest, ProduceResponse};
+use crate::protocol::records::{RecordBatchError, RecordBatches};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Kafka's answer to a batch that fails validation.
+fn rejection(error: RecordBatchError) -> ApiError {
+    let code = match error {
+        RecordBatchError::LegacyMessageFormat { .. } => ErrorCode::UnsupportedForMessageFormat,
+        _ => ErrorCode::CorruptMessage,
+    };
+    ApiError::new(code, error.to_string())
+}
+
+/// Splits `records` into batches and validates each: framing, magic 2, CRC-32C, record
+/// count against offsets, and size against `max.message.bytes`. Reads headers only.
+fn validated_batches(records: Option<Bytes>, topic: &Topic) -> Result<Vec<Bytes>, ApiError> {
+    let records =
+        records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
+    let max_bytes = topic.config.max_message_bytes();
+    let mut batches = Vec::new();
+    for batch in RecordBatches::strict(records) {
+        let batch = batch.map_err(rejection)?;
+        if batch.size_in_bytes() > max_bytes {
+            return Err(ApiError::new(
+                ErrorCode::MessageTooLarge,
+                format!(
+                    "record batch of {} bytes exceeds max.message.bytes {max_bytes}",
+                    batch.size_in_bytes()
+                ),
+            ));
+        }
+        batch.validate().map_err(rejection)?;
+        if batch.is_control() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRecord,
+                "clients may not write control batches",
+            ));
+        }
+        batches.push(batch.into_bytes());
+    }
+    if batches.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::CorruptMessage,
+            "no record batch in the request",
+        ));
+    }
+    Ok(batches)
+}
+
+/// A partition's result, and the offset it must be fsynced to before it is answered.
+struct Appended {
+    response: PartitionProduceResponse,
+    flush_to: Option<(Arc<Partition>, i64)>,
+}
+
+fn failed(index: i32, error: ApiError) -> Appended {
+    Appended {
+        response: PartitionProduceResponse {
+            index,
+            error_code: error.code.code(),
+            base_offset: -1,
+            log_append_time_ms: -1,
+            log_start_offset: -1,
+            error_message: error.message,
+            ..Default::default()
+        },
+        flush_to: None,
+    }
+}
+
+fn append(topic: &Topic, index: i32, records: Option<Bytes>, acks: i16) -> Appended {
+    let Some(partition) = topic.partition(index) else {
+        return failed(index, ErrorCode::UnknownTopicOrPartition.into());
+    };
+    let batches = match validated_batches(records, topic) {
+        Ok(batches) => batches,
+        Err(error) => return failed(index, error),
+    };
+    if acks == -1
+        && (partition.replica_state().isr.len() as i32) < topic.config.min_insync_replicas()
+    {
+        return failed(
+            index,
+            ApiError::new(
+                ErrorCode::NotEnoughReplicas,
+                format!(
+                    "min.insync.replicas is {}",
+                    topic.config.min_insync_replicas()
+                ),
+            ),
+        );
+    }
+    let now = now_ms();
+    let append_time = topic.config.log_append_time().then_some(now);
+    let fsync = topic.config.fsync_before_ack();
+    match partition.append(&batches, append_time, now, !fsync) {
+        Ok(infos) => {
+            let last = infos.last().expect("at least one batch").last_offset;
+            Appended {
+                response: PartitionProduceResponse {
+                    index,
+                    base_offset: infos[0].base_offset,
+                    log_append_time_ms: append_time.unwrap_or(-1),
+                    log_start_offset: partition.log_start_offset(),
+                    ..Default::default()
+                },
+                flush_to: fsync.then(|| (partition.clone(), last + 1)),
+            }
+        }
+        Err(error) => {
+            tracing::error!(topic = %topic.name, partition = index, %error, "append failed");
+            failed(
+                index,
+                ApiError::new(error_code_of(&error), error.to_string()),
+            )
+        }
+    }
+}
+
+/// Handles a produce request; `None` for acks=0, which gets no response.
+pub fn handle(state: &Arc<BrokerState>, request: ProduceRequest) -> Option<Reply> {
+    let acks = request.acks;
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    let mut flushes = Vec::new();
+    for topic_data in request.topic_data {
+        let topic = state.topic(&topic_data.name);
+        let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
+        for data in topic_data.partition_data {
+            let appended = match (&topic, acks) {
+                (_, acks) if !matches!(acks, -1..=1) => failed(
+                    data.index,
+                    ApiError::new(ErrorCode::InvalidRequiredAcks, format!("acks={acks}")),
+                ),
+                (None, _) => failed(data.index, ErrorCode::UnknownTopicOrPartition.into()),
+                (Some(topic), _) => append(topic, data.index, data.records, acks),
+            };
+            if let Some(flush) = appended.flush_to {
+                flushes.push((responses.len(), partitions.len(), flush));
+            }
+            partitions.push(appended.response);
+        }
+        responses.push(TopicProduceResponse {
+            name: topic_data.name,
+            partition_responses: partitions,
+        });
+    }
+    let mut response = ProduceResponse {
+        responses,
+        ..Default::default()
+    };
+    if acks == 0 {
+        // Nobody waits for the answer, but fsync-before-ack topics still get their fsync.
+        for (_, _, (partition, offset)) in flushes {
+            tokio::spawn(async move { partition.flush_until(offset).await });
+        }
+        return None;
+    }
+    if flushes.is_empty() {
+        return Some(Reply::now(response));
+    }
+    Some(Reply::Later(Box::pin(async move {
+        for (topic, partition_slot, (partition, offset)) in flushes {
+            if let Err(error) = partition.flush_until(offset).await {
+                tracing::error!(%error, "fsync failed; the batch is not acknowledged");
+                let slot = &mut response.responses[topic].partition_responses[partition_slot];
+                slot.error_code = ErrorCode::KafkaStorageError.code();
+                slot.error_message = Some(error.to_string());
+            }
+        }
+        response.into()
+    })))
+}
