@@ -745,3 +745,6 @@ impl PartitionLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
