@@ -1,6 +1,5 @@
 //! tidelog's protocol code generator: reads Kafka's JSON message schemas and writes the
-//! Rust message codecs into `core/src/protocol/messages/` and the coverage table into
-//! `docs/protocol.md`.
+//! Rust message codecs into `core/src/protocol/messages/`.
 
 pub mod generate;
 pub mod schema;
@@ -10,8 +9,6 @@ use std::process::Command;
 
 /// Where the generated modules go, relative to the workspace root.
 pub const MESSAGES_DIR: &str = "core/src/protocol/messages";
-/// Where the coverage table goes, relative to the workspace root.
-pub const DOCS_FILE: &str = "docs/protocol.md";
 
 /// The workspace root this generator belongs to.
 pub fn workspace_root() -> PathBuf {
