@@ -569,6 +569,18 @@ impl TopicConfig {
             retention_bytes: optional("retention.bytes"),
             flush_messages: optional("flush.messages"),
             flush_ms: optional("flush.ms"),
+            compact: self.compacted(),
+            delete: self
+                .get("cleanup.policy")
+                .unwrap_or_default()
+                .split(',')
+                .any(|p| p == "delete"),
+            delete_retention_ms: self.number("delete.retention.ms") as u64,
+            min_compaction_lag_ms: self.number("min.compaction.lag.ms") as u64,
+            min_cleanable_dirty_ratio: self
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.5),
         }
     }
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How a partition log behaves; the topic's configuration, in the log's units.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// Roll when the active segment would grow past this (bytes; `segment.bytes`).
     pub segment_bytes: u64,
@@ -40,6 +40,17 @@ pub struct LogConfig {
     pub flush_messages: Option<u64>,
     /// fsync when this long has passed since the last fsync (ms; `flush.ms`); `None` = not by time.
     pub flush_ms: Option<u64>,
+    /// Whether `cleanup.policy` includes `compact`: keep the latest record per key.
+    pub compact: bool,
+    /// Whether `cleanup.policy` includes `delete`: time and size retention apply.
+    pub delete: bool,
+    /// How long tombstones survive compaction (ms; `delete.retention.ms`).
+    pub delete_retention_ms: u64,
+    /// Records younger than this are not compacted (ms; `min.compaction.lag.ms`).
+    pub min_compaction_lag_ms: u64,
+    /// Compact only when this fraction of the closed log is uncompacted
+    /// (`min.cleanable.dirty.ratio`).
+    pub min_cleanable_dirty_ratio: f64,
 }
 
 impl Default for LogConfig {
@@ -53,6 +64,11 @@ impl Default for LogConfig {
             retention_bytes: None,
             flush_messages: None,
             flush_ms: None,
+            compact: false,
+            delete: true,
+            delete_retention_ms: 86_400_000,
+            min_compaction_lag_ms: 0,
+            min_cleanable_dirty_ratio: 0.5,
         }
     }
 }
@@ -597,7 +613,7 @@ impl PartitionLog {
         Ok(self.log_start_offset)
     }
 
-    /// Retention: deletes segments whose newest record is older than `retention.ms`, then
+    /// Retention (when `cleanup.policy` includes `delete`): deletes segments whose newest record is older than `retention.ms`, then
     /// the oldest while the log is larger than `retention.bytes`. An expired active
     /// segment is rolled first so that it can go too. Returns how many were deleted.
     ///
@@ -605,6 +621,9 @@ impl PartitionLog {
     /// [`LogError::Io`] when a file cannot be deleted.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
+        if !self.config.delete {
+            return Ok(0);
+        }
         if let Some(retention_ms) = self.config.retention_ms {
             let expired = |segment: &Segment| {
                 segment.size > 0 && now_ms - segment.max_timestamp > retention_ms as i64
