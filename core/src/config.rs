@@ -230,6 +230,76 @@ pub const BROKER_CONFIGS: &[ConfigKey] = &[
         Some(1.0),
         "How often flush.ms is checked (ms).",
     ),
+    key(
+        "log.cleaner.backoff.ms",
+        ConfigType::Long,
+        "15000",
+        Some(1.0),
+        "How often compacted topics are checked for cleaning (ms).",
+    ),
+    key(
+        "offsets.topic.num.partitions",
+        ConfigType::Int,
+        "50",
+        Some(1.0),
+        "Partitions of __consumer_offsets (fixed once the topic exists).",
+    ),
+    key(
+        "offsets.topic.segment.bytes",
+        ConfigType::Int,
+        "104857600",
+        Some(14.0),
+        "Segment size of __consumer_offsets (bytes).",
+    ),
+    key(
+        "offsets.retention.minutes",
+        ConfigType::Int,
+        "10080",
+        Some(1.0),
+        "How long offsets of an empty group are kept (minutes).",
+    ),
+    key(
+        "offsets.retention.check.interval.ms",
+        ConfigType::Long,
+        "600000",
+        Some(1.0),
+        "How often expired offsets are removed (ms).",
+    ),
+    key(
+        "offset.metadata.max.bytes",
+        ConfigType::Int,
+        "4096",
+        Some(0.0),
+        "Largest metadata string of a committed offset (bytes).",
+    ),
+    key(
+        "group.initial.rebalance.delay.ms",
+        ConfigType::Int,
+        "3000",
+        Some(0.0),
+        "How long the first rebalance of an empty group waits for more members (ms).",
+    ),
+    key(
+        "group.min.session.timeout.ms",
+        ConfigType::Int,
+        "6000",
+        Some(0.0),
+        "Smallest session.timeout.ms a member may ask for (ms).",
+    ),
+    key(
+        "group.max.session.timeout.ms",
+        ConfigType::Int,
+        "1800000",
+        Some(0.0),
+        "Largest session.timeout.ms a member may ask for (ms).",
+    ),
+    key(
+        "group.max.size",
+        ConfigType::Int,
+        "2147483647",
+        Some(1.0),
+        "Most members a group may have.",
+    ),
 ];
 
 /// Names accepted in place of a canonical key, converted on the way in (Kafka's
@@ -439,6 +509,36 @@ impl BrokerConfig {
     pub fn flush_check_interval_ms(&self) -> u64 {
         self.parsed::<i64>("log.flush.scheduler.interval.ms") as u64
     }
+    /// Compaction check interval (ms).
+    pub fn cleaner_backoff_ms(&self) -> u64 {
+        self.parsed::<i64>("log.cleaner.backoff.ms") as u64
+    }
+    pub fn offsets_topic_partitions(&self) -> i32 {
+        self.parsed("offsets.topic.num.partitions")
+    }
+    pub fn offsets_topic_segment_bytes(&self) -> i32 {
+        self.parsed("offsets.topic.segment.bytes")
+    }
+    /// Expired-offset check interval (ms).
+    pub fn offsets_retention_check_interval_ms(&self) -> u64 {
+        self.parsed::<i64>("offsets.retention.check.interval.ms") as u64
+    }
+
+    /// The group coordinator's settings.
+    pub fn group_config(&self) -> crate::broker::GroupConfig {
+        crate::broker::GroupConfig {
+            initial_rebalance_delay: std::time::Duration::from_millis(
+                self.parsed::<i32>("group.initial.rebalance.delay.ms") as u64,
+            ),
+            min_session_timeout_ms: self.parsed("group.min.session.timeout.ms"),
+            max_session_timeout_ms: self.parsed("group.max.session.timeout.ms"),
+            max_group_size: self.parsed::<i32>("group.max.size") as usize,
+            offset_metadata_max_bytes: self.parsed::<i32>("offset.metadata.max.bytes") as usize,
+            offsets_retention: std::time::Duration::from_secs(
+                self.parsed::<i32>("offsets.retention.minutes") as u64 * 60,
+            ),
+        }
+    }
 
     /// Resolves a topic's configuration: `overrides` (topic-level keys) over this broker's
     /// synonyms over Kafka's defaults.
@@ -641,6 +741,39 @@ mod tests {
             ),
             (5000, Some(7_200_000), None, None)
         );
+    }
+
+    #[test]
+    fn every_typed_accessor_reads_a_declared_key() {
+        let config = BrokerConfig::default();
+        let _ = (
+            config.node_id(),
+            config.num_partitions(),
+            config.auto_create_topics(),
+            config.delete_topic_enable(),
+        );
+        let _ = (
+            config.socket_request_max_bytes(),
+            config.retention_check_interval_ms(),
+            config.flush_check_interval_ms(),
+        );
+        let _ = (
+            config.cleaner_backoff_ms(),
+            config.offsets_topic_partitions(),
+            config.offsets_topic_segment_bytes(),
+        );
+        let _ = (
+            config.offsets_retention_check_interval_ms(),
+            config.group_config(),
+        );
+        let topic = config.topic_config(&BTreeMap::new()).unwrap();
+        let _ = (
+            topic.max_message_bytes(),
+            topic.log_append_time(),
+            topic.compacted(),
+            topic.fsync_before_ack(),
+        );
+        let _ = (topic.min_insync_replicas(), topic.log_config());
     }
 
     #[test]

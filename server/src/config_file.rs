@@ -5,6 +5,7 @@
 //! A dotted key may be quoted (`"log.retention.ms" = 3600000`) or bare
 //! (`num.partitions = 3`, which TOML reads as nested tables); both name the same Kafka key.
 
+use crate::settings::parse_host_port;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tidelog::broker::BrokerStorage;
@@ -53,9 +54,9 @@ impl ConfigFile {
         let mut in_memory = false;
         for (key, value) in entries {
             match key.as_str() {
-                "listen" => file.listen = Some(expect_string(&key, value).map_err(in_file)?),
+                "listen" => file.listen = Some(expect_address(&key, value).map_err(in_file)?),
                 "advertised-listener" => {
-                    file.advertised_listener = Some(expect_string(&key, value).map_err(in_file)?)
+                    file.advertised_listener = Some(expect_address(&key, value).map_err(in_file)?)
                 }
                 "data-dir" => data_dir = Some(expect_string(&key, value).map_err(in_file)?),
                 "in-memory" => {
@@ -128,6 +129,11 @@ fn scalar_to_string(key: &str, value: Value) -> Result<String, String> {
         )),
         other => Err(wrong_type(key, "a string, number or boolean", &other)),
     }
+}
+
+fn expect_address(key: &str, value: Value) -> Result<String, String> {
+    let address = expect_string(key, value)?;
+    parse_host_port(&address).map_err(|reason| format!("`{key}` = {address:?}: {reason}"))
 }
 
 fn wrong_type(key: &str, expected: &str, value: &Value) -> String {
@@ -228,6 +234,11 @@ mod tests {
         assert_eq!(
             err("in-memory = \"yes\""),
             "config file tidelog.toml: `in-memory` must be a boolean, not string"
+        );
+        assert_eq!(
+            err("advertised-listener = \"broker\""),
+            "config file tidelog.toml: `advertised-listener` = \"broker\": expected HOST:PORT \
+             with a port from 0 to 65535"
         );
         assert_eq!(
             err("listen = 9092"),

@@ -13,18 +13,25 @@ const FLUSH_MESSAGES: &str = "log.flush.interval.messages";
 /// The broker key for fsync by elapsed time.
 const FLUSH_INTERVAL_MS: &str = "log.flush.interval.ms";
 
-/// Settings are layered: built-in defaults, then the --config file, then each --set in
-/// order, then the other flags; a later layer overrides an earlier one.
+/// Kafka keys the broker takes from its options rather than its config, each with the
+/// flag (and config file key) that sets it.
+const SET_BY_FLAG: &[(&str, &str)] = &[
+    ("listeners", "listen"),
+    ("advertised.listeners", "advertised-listener"),
+    ("log.dirs", "data-dir"),
+];
+
+/// The flags of `tidelog serve` (its help text is on `Command::Serve`).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to accept Kafka clients on; port 0 picks a free port
     /// [default: 127.0.0.1:9092]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
     pub listen: Option<String>,
 
     /// Address clients are told to connect to (in Metadata and FindCoordinator responses)
     /// [default: the bound listen address]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
     pub advertised_listener: Option<String>,
 
     /// Directory holding the logs and broker metadata, created if missing
@@ -38,12 +45,12 @@ pub struct ServeArgs {
     pub in_memory: bool,
 
     /// This broker's id (Kafka's `node.id`) [default: 0]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub node_id: Option<u32>,
 
     /// Partition count of a new topic that does not give one, auto-created topics
     /// included (Kafka's `num.partitions`) [default: 1]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub partitions: Option<u32>,
 
     /// When appended records are fsynced to disk [default: os]
@@ -77,6 +84,17 @@ fn parse_key_value(setting: &str) -> Result<(String, String), String> {
             Ok((key.trim().to_string(), value.to_string()))
         }
         _ => Err("expected KEY=VALUE".into()),
+    }
+}
+
+/// Checks the `HOST:PORT` form (an IPv6 host in brackets) of a listen or advertised
+/// address; whether the host resolves is up to the broker.
+pub fn parse_host_port(address: &str) -> Result<String, String> {
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(address.to_string())
+        }
+        _ => Err("expected HOST:PORT with a port from 0 to 65535".into()),
     }
 }
 
@@ -157,8 +175,14 @@ impl ServeArgs {
 }
 
 /// Sets one Kafka key, the error naming `origin` and the key (and, for a topic-level key
-/// given where a broker key belongs, the broker key to use).
+/// given where a broker key belongs, the broker key to use; for a key the broker takes from
+/// its options, the flag to use).
 fn set(config: &mut BrokerConfig, key: &str, value: &str, origin: &str) -> Result<(), String> {
+    if let Some((_, flag)) = SET_BY_FLAG.iter().find(|(kafka_key, _)| *kafka_key == key) {
+        return Err(format!(
+            "{origin}: config `{key}` is set with --{flag} (`{flag}` in a config file)"
+        ));
+    }
     config.set(key, value).map_err(|err| match &err {
         ConfigError::UnknownKey { .. } => match topic_key(key) {
             Some(topic) => format!(
@@ -206,7 +230,7 @@ mod tests {
             .args
     }
 
-    fn file(listen: &str, storage: BrokerStorage, kafka: &[(&str, &str)]) -> ConfigFile {
+    fn config_file(listen: &str, storage: BrokerStorage, kafka: &[(&str, &str)]) -> ConfigFile {
         ConfigFile {
             path: "tidelog.toml".into(),
             listen: Some(listen.into()),
@@ -237,7 +261,7 @@ mod tests {
 
     #[test]
     fn file_then_set_then_flags() {
-        let file = file(
+        let file = config_file(
             "0.0.0.0:9093",
             BrokerStorage::Memory,
             &[
@@ -280,7 +304,7 @@ mod tests {
         assert_eq!(options.config.num_partitions(), 7);
         assert_eq!(options.config.node_id(), 9);
 
-        let disk_file = file("127.0.0.1:1", BrokerStorage::Disk("/d".into()), &[]);
+        let disk_file = config_file("127.0.0.1:1", BrokerStorage::Disk("/d".into()), &[]);
         let options = args(&["--in-memory"]).resolve(Some(&disk_file)).unwrap();
         assert_eq!(options.storage, BrokerStorage::Memory);
     }
@@ -346,12 +370,16 @@ mod tests {
             "--set: unknown config key `retention.ms`; the broker-wide default of topic \
              config `retention.ms` is `log.retention.ms`"
         );
+        assert_eq!(
+            err(&["--set", "log.dirs=/srv"]),
+            "--set: config `log.dirs` is set with --data-dir (`data-dir` in a config file)"
+        );
         assert!(err(&["--partitions", "0"])
             .starts_with("--partitions: invalid value `0` for config `num.partitions`"));
         assert!(err(&["--node-id", "4000000000"])
             .starts_with("--node-id: invalid value `4000000000` for config `node.id`"));
 
-        let bad_file = file(
+        let bad_file = config_file(
             "127.0.0.1:0",
             BrokerStorage::Memory,
             &[("log.retention.mss", "5")],
@@ -374,5 +402,10 @@ mod tests {
         assert!(reject(&["--set", "num.partitions"]).contains("expected KEY=VALUE"));
         assert!(reject(&["--set", "=3"]).contains("expected KEY=VALUE"));
         assert!(reject(&["--in-memory", "--data-dir", "/d"]).contains("cannot be used with"));
+        assert!(reject(&["--node-id", "-1"]).contains("'-1' for '--node-id <N>'"));
+        assert!(reject(&["--listen", "9092"]).contains("'9092' for '--listen <HOST:PORT>'"));
+        assert!(reject(&["--advertised-listener", "broker:http"])
+            .contains("'broker:http' for '--advertised-listener <HOST:PORT>'"));
+        assert!(reject(&["--listen", "[::1]:0"]).is_empty());
     }
 }

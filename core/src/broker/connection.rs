@@ -108,7 +108,7 @@ pub async fn serve(
                 break;
             }
         };
-        let next = match handlers::handle(&state, frame) {
+        let next = match handlers::handle(&state, frame, peer) {
             Outcome::Respond {
                 correlation_id,
                 version,

@@ -5,6 +5,7 @@
 //! runtime. See `docs/protocol.md` for the APIs and versions it advertises.
 
 mod connection;
+mod group;
 mod handlers;
 mod metadata;
 mod partition;
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use group::GroupConfig;
 pub use handlers::supported_apis;
 
 /// Where the broker keeps its logs.
@@ -62,7 +64,8 @@ pub enum BrokerError {
     AdvertisedListener(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("data directory {path}: {reason}")]
+    /// `reason` names the file or directory at fault.
+    #[error("storage: {reason}")]
     Storage { path: PathBuf, reason: String },
 }
 
@@ -216,7 +219,44 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-/// Periodic work: time-based segment rolls and retention every
+/// One compaction round over every compacted partition. The rewrite runs on a blocking
+/// thread without the partition's lock, so produce and fetch carry on meanwhile.
+async fn clean_compacted_logs(state: &Arc<state::BrokerState>) {
+    for topic in state.topics().into_iter().filter(|t| t.config.compacted()) {
+        for partition in &topic.partitions {
+            let Some(plan) = partition.log().plan_cleaning(state::now_ms()) else {
+                continue;
+            };
+            let cleaned = match tokio::task::spawn_blocking(move || plan.run()).await {
+                Ok(Ok(cleaned)) => cleaned,
+                Ok(Err(error)) => {
+                    tracing::error!(topic = %topic.name, partition = partition.index, %error, "log cleaning failed");
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            match partition.log().finish_cleaning(cleaned) {
+                Ok(stats) if stats.records_removed > 0 => tracing::info!(
+                    topic = %topic.name,
+                    partition = partition.index,
+                    records_removed = stats.records_removed,
+                    bytes_before = stats.bytes_before,
+                    bytes_after = stats.bytes_after,
+                    "compacted"
+                ),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(topic = %topic.name, partition = partition.index, %error, "log cleaning failed")
+                }
+            }
+        }
+    }
+}
+
+/// How often group timers (sessions, rebalance timeouts) are checked (ms).
+const GROUP_TIMER_MS: u64 = 50;
+
+/// Periodic work: group timers, offsets expiry, time-based segment rolls and retention every
 /// `log.retention.check.interval.ms`, and `flush.ms` fsyncs every
 /// `log.flush.scheduler.interval.ms`.
 async fn housekeeping(
@@ -230,8 +270,17 @@ async fn housekeeping(
     let mut flush = tokio::time::interval(Duration::from_millis(
         state.config.flush_check_interval_ms(),
     ));
+    let mut group_timers = tokio::time::interval(Duration::from_millis(GROUP_TIMER_MS));
+    let mut cleaner =
+        tokio::time::interval(Duration::from_millis(state.config.cleaner_backoff_ms()));
+    let mut offsets_expiry = tokio::time::interval(Duration::from_millis(
+        state.config.offsets_retention_check_interval_ms(),
+    ));
     loop {
         tokio::select! {
+            _ = group_timers.tick() => handlers::groups::tick(&state),
+            _ = offsets_expiry.tick() => handlers::groups::expire_offsets(&state),
+            _ = cleaner.tick() => clean_compacted_logs(&state).await,
             _ = retention.tick() => {
                 let now = state::now_ms();
                 for topic in state.topics() {

@@ -1,5 +1,6 @@
 //! The broker's shared state: configuration, identity, and the topic registry.
 
+use super::group::{self, store, Group, GroupConfig, OFFSETS_TOPIC};
 use super::metadata::{MetadataStore, TopicRecord};
 use super::partition::{Partition, ReplicaState};
 use super::BrokerStorage;
@@ -7,6 +8,7 @@ use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::log::{PartitionLog, Storage};
 use crate::protocol::codec::Uuid;
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, RwLock};
@@ -124,6 +126,9 @@ pub struct BrokerState {
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Bumped whenever any partition's high watermark moves.
     pub progress: Arc<watch::Sender<u64>>,
+    /// Consumer groups by id. Lock order: this before any partition's log.
+    pub groups: std::sync::Mutex<std::collections::HashMap<String, Group>>,
+    pub group_config: GroupConfig,
 }
 
 impl BrokerState {
@@ -135,6 +140,7 @@ impl BrokerState {
         advertised_port: i32,
     ) -> Result<Self, String> {
         let node_id = config.node_id();
+        let config_for_groups = config.group_config();
         let (store, cluster_id) = match storage {
             BrokerStorage::Disk(root) => {
                 let (store, cluster_id) =
@@ -152,6 +158,8 @@ impl BrokerState {
             store,
             topics: RwLock::new(BTreeMap::new()),
             progress: Arc::new(watch::channel(0).0),
+            group_config: config_for_groups,
+            groups: std::sync::Mutex::new(Default::default()),
         };
         if let Some(store) = &state.store {
             for record in store.load_topics()? {
@@ -173,7 +181,111 @@ impl BrokerState {
                 state.write_topics().insert(record.name, Arc::new(topic));
             }
         }
+        state.load_groups()?;
         Ok(state)
+    }
+
+    /// Creates `__consumer_offsets` if needed (compacted, `offsets.topic.num.partitions`)
+    /// and rebuilds every group's offsets and membership from it.
+    fn load_groups(&self) -> Result<(), String> {
+        let topic = match self.topic(OFFSETS_TOPIC) {
+            Some(topic) => topic,
+            None => {
+                let overrides: BTreeMap<String, String> = [
+                    ("cleanup.policy", "compact".to_string()),
+                    (
+                        "segment.bytes",
+                        self.config.offsets_topic_segment_bytes().to_string(),
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                self.create_topic(
+                    OFFSETS_TOPIC,
+                    Some(self.config.offsets_topic_partitions()),
+                    &overrides,
+                    false,
+                )
+                .map_err(|e| {
+                    format!(
+                        "creating {OFFSETS_TOPIC}: {}",
+                        e.message.unwrap_or_default()
+                    )
+                })?
+            }
+        };
+        let now = std::time::Instant::now();
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = 0usize;
+        for partition in &topic.partitions {
+            let mut offset = partition.log_start_offset();
+            let end = partition.high_watermark();
+            while offset < end {
+                let read = partition
+                    .read(offset, 1 << 20, true)
+                    .map_err(|e| e.to_string())?;
+                if read.records.is_empty() {
+                    break;
+                }
+                for batch in crate::protocol::records::RecordBatches::new(read.records) {
+                    let batch =
+                        batch.map_err(|e| format!("{OFFSETS_TOPIC}-{}: {e}", partition.index))?;
+                    offset = batch.next_offset();
+                    for record in batch.records().map_err(|e| e.to_string())? {
+                        let record = record.map_err(|e| e.to_string())?;
+                        let Some(key) = record.key else { continue };
+                        if let Some(decoded) = store::decode(&key, record.value.as_ref())? {
+                            group::replay(&mut groups, decoded, now);
+                            records += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if records > 0 {
+            tracing::info!(
+                groups = groups.len(),
+                records,
+                "loaded consumer groups from {OFFSETS_TOPIC}"
+            );
+        }
+        Ok(())
+    }
+
+    /// Appends coordinator records (key, value or tombstone) for `group_id` to its
+    /// `__consumer_offsets` partition. Returns what must be fsynced before answering,
+    /// when the topic fsyncs before acknowledging.
+    pub fn append_group_records(
+        &self,
+        group_id: &str,
+        records: &[(Bytes, Option<Bytes>)],
+    ) -> Result<Option<(Arc<Partition>, i64)>, ApiError> {
+        let topic = self
+            .topic(OFFSETS_TOPIC)
+            .ok_or(ApiError::from(ErrorCode::CoordinatorNotAvailable))?;
+        let index = store::partition_for(group_id, topic.partitions.len() as i32);
+        let partition = topic
+            .partition(index)
+            .expect("partition of the offsets topic")
+            .clone();
+        let now = now_ms();
+        let mut builder = crate::protocol::records::RecordBatchBuilder::new(
+            crate::protocol::compression::Compression::None,
+        );
+        for (key, value) in records {
+            builder
+                .append(now, Some(key), value.as_deref(), &[])
+                .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        }
+        let batch = builder
+            .build()
+            .map_err(|e| ApiError::new(ErrorCode::UnknownServerError, e.to_string()))?;
+        let fsync = topic.config.fsync_before_ack();
+        let infos = partition
+            .append(&[batch], None, now, !fsync)
+            .map_err(|e| ApiError::new(ErrorCode::KafkaStorageError, e.to_string()))?;
+        Ok(fsync.then(|| (partition, infos[0].last_offset + 1)))
     }
 
     fn read_topics(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {

@@ -14,6 +14,7 @@
 //! the recovery point on is walked batch by batch, checking framing and CRC-32C, and cut
 //! at the first torn or corrupt batch.
 
+pub mod cleaner;
 mod segment;
 
 use crate::protocol::records::{RecordBatch, RecordBatchMut};
@@ -203,6 +204,7 @@ impl PartitionLog {
     }
 
     fn load(&mut self, dir: &Path, now_ms: i64) -> Result<(), LogError> {
+        cleaner::remove_leftover_files(dir)?;
         let clean_marker = dir.join("clean-shutdown");
         let clean = clean_marker.exists();
         let recovery_point = if clean {

@@ -938,8 +938,9 @@ impl<'a> RecordBatchMut<'a> {
 /// Records are encoded straight into one growing buffer (behind space reserved for the
 /// header) with no per-record allocation; [`build`](Self::build) compresses the records
 /// section if needed, fills in the header and computes the CRC. Offsets are consecutive
-/// from the base offset; `baseTimestamp` is the first record's timestamp and
-/// `maxTimestamp` the largest (or the append time given to
+/// from the base offset (log compaction leaves gaps with
+/// [`append_record_at`](Self::append_record_at)); `baseTimestamp` is the first record's
+/// timestamp and `maxTimestamp` the largest (or the append time given to
 /// [`with_log_append_time`](Self::with_log_append_time)).
 ///
 /// ```
@@ -967,6 +968,10 @@ pub struct RecordBatchBuilder {
     control: bool,
     log_append_time: Option<i64>,
     record_count: i32,
+    /// The offset delta of the last record appended; -1 before the first.
+    last_offset_delta: i32,
+    /// A `lastOffsetDelta` to write even if the last record appended has a smaller one.
+    preserved_last_offset_delta: Option<i32>,
     base_timestamp: i64,
     max_timestamp: i64,
 }
@@ -991,6 +996,8 @@ impl RecordBatchBuilder {
             control: false,
             log_append_time: None,
             record_count: 0,
+            last_offset_delta: -1,
+            preserved_last_offset_delta: None,
             base_timestamp: NO_TIMESTAMP,
             max_timestamp: NO_TIMESTAMP,
         }
@@ -1063,7 +1070,8 @@ impl RecordBatchBuilder {
         headers: &[(&str, Option<&[u8]>)],
     ) -> Result<i32, RecordBatchError> {
         let headers = headers.iter().map(|(key, value)| (key.as_bytes(), *value));
-        self.append_with_headers(timestamp, key, value, headers)
+        let offset_delta = self.next_offset_delta()?;
+        self.append_with_headers(offset_delta, timestamp, key, value, headers)
     }
 
     /// Appends a copy of `record` (timestamp, key, value, headers) with the next offset;
@@ -1072,11 +1080,36 @@ impl RecordBatchBuilder {
     /// # Errors
     /// As [`append`](Self::append).
     pub fn append_record(&mut self, record: &Record) -> Result<i32, RecordBatchError> {
+        let offset_delta = self.next_offset_delta()?;
+        self.append_record_at(offset_delta, record)
+    }
+
+    /// Appends a copy of `record` (timestamp, key, value, headers) at `offset_delta` from
+    /// the base offset, which may leave a gap after the previous record: log compaction
+    /// rebuilds a batch this way so that the records it keeps keep their offsets. Its
+    /// own offset is ignored. Returns `offset_delta`.
+    ///
+    /// # Errors
+    /// [`RecordBatchError::InconsistentOffsets`] unless `offset_delta` is greater than
+    /// the previous record's (and not negative); otherwise as [`append`](Self::append).
+    /// The builder is then unchanged.
+    pub fn append_record_at(
+        &mut self,
+        offset_delta: i32,
+        record: &Record,
+    ) -> Result<i32, RecordBatchError> {
+        if offset_delta <= self.last_offset_delta {
+            return Err(RecordBatchError::InconsistentOffsets {
+                record_count: self.record_count,
+                last_offset_delta: offset_delta,
+            });
+        }
         let headers = record
             .headers
             .iter()
             .map(|header| (&header.key[..], header.value.as_deref()));
         self.append_with_headers(
+            offset_delta,
             record.timestamp,
             record.key.as_deref(),
             record.value.as_deref(),
@@ -1084,21 +1117,32 @@ impl RecordBatchBuilder {
         )
     }
 
+    /// The offset delta after the last record appended.
+    fn next_offset_delta(&self) -> Result<i32, RecordBatchError> {
+        self.last_offset_delta
+            .checked_add(1)
+            .ok_or(RecordBatchError::TooLarge {
+                what: "offset delta",
+                size: i32::MAX as usize + 1,
+            })
+    }
+
     fn append_with_headers<'h>(
         &mut self,
+        offset_delta: i32,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
     ) -> Result<i32, RecordBatchError> {
-        let offset_delta = self.record_count;
-        if offset_delta == i32::MAX {
+        if self.record_count == i32::MAX {
             return Err(RecordBatchError::TooLarge {
                 what: "record count",
-                size: offset_delta as usize + 1,
+                size: self.record_count as usize + 1,
             });
         }
-        let base_timestamp = if offset_delta == 0 {
+        let first = self.record_count == 0;
+        let base_timestamp = if first {
             timestamp
         } else {
             self.base_timestamp
@@ -1166,13 +1210,32 @@ impl RecordBatchBuilder {
         debug_assert_eq!(buf.len() - start, record_len);
 
         self.base_timestamp = base_timestamp;
-        self.max_timestamp = if offset_delta == 0 {
+        self.max_timestamp = if first {
             timestamp
         } else {
             self.max_timestamp.max(timestamp)
         };
         self.record_count += 1;
+        self.last_offset_delta = offset_delta;
         Ok(offset_delta)
+    }
+
+    /// Writes `last_offset_delta` as the batch's `lastOffsetDelta` even if the last
+    /// record appended has a smaller offset delta. Log compaction keeps a batch's last
+    /// offset when it removes the batch's last records, so that the producer's last
+    /// sequence number (`baseSequence + lastOffsetDelta`) and the offset after the batch
+    /// survive cleaning.
+    pub fn with_last_offset_delta(mut self, last_offset_delta: i32) -> Self {
+        self.preserved_last_offset_delta = Some(last_offset_delta);
+        self
+    }
+
+    /// The `lastOffsetDelta` [`build`](Self::build) writes.
+    fn final_last_offset_delta(&self) -> i32 {
+        self.preserved_last_offset_delta
+            .map_or(self.last_offset_delta, |preserved| {
+                preserved.max(self.last_offset_delta)
+            })
     }
 
     /// The number of records appended so far.
@@ -1203,6 +1266,35 @@ impl RecordBatchBuilder {
         if self.record_count == 0 {
             return Err(RecordBatchError::Empty);
         }
+        self.finish()
+    }
+
+    /// Builds a batch with no records, as Kafka's log cleaner writes when it removes
+    /// every record of a batch it must keep: it covers the offsets from the base offset
+    /// to the base offset plus the delta given to
+    /// [`with_last_offset_delta`](Self::with_last_offset_delta) (0 without it), is not
+    /// compressed, has baseTimestamp -1 and maxTimestamp `max_timestamp` (ms; the append
+    /// time instead with [`with_log_append_time`](Self::with_log_append_time)), and this
+    /// builder's leader epoch, producer, transactional and control settings. Consumers
+    /// skip such a batch and continue after its last offset.
+    ///
+    /// # Errors
+    /// [`RecordBatchError::InvalidRecordCount`] if a record was appended.
+    pub fn build_empty(mut self, max_timestamp: i64) -> Result<Bytes, RecordBatchError> {
+        if self.record_count != 0 {
+            return Err(RecordBatchError::InvalidRecordCount {
+                record_count: self.record_count,
+            });
+        }
+        self.compression = Compression::None;
+        self.max_timestamp = max_timestamp;
+        self.preserved_last_offset_delta = Some(self.preserved_last_offset_delta.unwrap_or(0));
+        self.finish()
+    }
+
+    /// Compresses the records section, fills in the header and computes the CRC.
+    fn finish(self) -> Result<Bytes, RecordBatchError> {
+        let last_offset_delta = self.final_last_offset_delta();
         let mut out = match self.compression {
             Compression::None => self.buf,
             codec => {
@@ -1243,7 +1335,7 @@ impl RecordBatchBuilder {
         write_at(
             header,
             LAST_OFFSET_DELTA_AT,
-            (self.record_count - 1).to_be_bytes(),
+            last_offset_delta.to_be_bytes(),
         );
         write_at(header, BASE_TIMESTAMP_AT, self.base_timestamp.to_be_bytes());
         let max_timestamp = self.log_append_time.unwrap_or(self.max_timestamp);

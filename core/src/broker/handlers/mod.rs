@@ -5,6 +5,7 @@ mod admin;
 mod api_versions;
 mod configs;
 mod fetch;
+pub mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -35,6 +36,17 @@ const HANDLED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 2, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 /// Every API the broker advertises in ApiVersions, with its (min, max) version.
@@ -85,8 +97,8 @@ pub enum Outcome {
     Close(String),
 }
 
-/// Decodes one request frame and handles it.
-pub fn handle(state: &Arc<BrokerState>, frame: Bytes) -> Outcome {
+/// Decodes one request frame from `peer` and handles it.
+pub fn handle(state: &Arc<BrokerState>, frame: Bytes, peer: std::net::SocketAddr) -> Outcome {
     let (header, body) = match decode_request(frame) {
         Ok(decoded) => decoded,
         // KIP-511: a client may open with an ApiVersions version newer than ours; answer
@@ -143,6 +155,33 @@ pub fn handle(state: &Arc<BrokerState>, frame: Bytes) -> Outcome {
         RequestKind::IncrementalAlterConfigs(request) => {
             Reply::now(configs::incremental_alter(state, request))
         }
+        RequestKind::FindCoordinator(request) => {
+            Reply::now(groups::find_coordinator(state, request, version))
+        }
+        RequestKind::JoinGroup(request) => {
+            // Kafka reports the client host as `/<ip>`.
+            let host = format!("/{}", peer.ip());
+            groups::join_group(
+                state,
+                request,
+                version,
+                header.client_id.as_deref().unwrap_or_default(),
+                &host,
+            )
+        }
+        RequestKind::SyncGroup(request) => groups::sync_group(state, request),
+        RequestKind::Heartbeat(request) => Reply::now(groups::heartbeat(state, request)),
+        RequestKind::LeaveGroup(request) => {
+            Reply::now(groups::leave_group(state, request, version))
+        }
+        RequestKind::OffsetCommit(request) => groups::offset_commit(state, request),
+        RequestKind::OffsetFetch(request) => {
+            Reply::now(groups::offset_fetch(state, request, version))
+        }
+        RequestKind::DescribeGroups(request) => Reply::now(groups::describe_groups(state, request)),
+        RequestKind::ListGroups(request) => Reply::now(groups::list_groups(state, request)),
+        RequestKind::DeleteGroups(request) => Reply::now(groups::delete_groups(state, request)),
+        RequestKind::OffsetDelete(request) => Reply::now(groups::offset_delete(state, request)),
         other => return Outcome::Close(format!("{} is not handled", other.api_key().name())),
     };
     Outcome::Respond {

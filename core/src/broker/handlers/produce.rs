@@ -1,4 +1,5 @@
-//! Produce: validate each record batch without decompressing it, append it verbatim,
+//! Produce: validate each record batch without decompressing it (except on compacted
+//! topics, whose records must all have keys), append it verbatim,
 //! and acknowledge per `acks` (KIP-98 batch format; Kafka's "Produce" protocol page).
 //!
 //! - acks=0: appended, no response.
