@@ -67,7 +67,14 @@ async fn write_responses(writer: OwnedWriteHalf, mut pending: mpsc::Receiver<Pen
     while let Some(next) = pending.recv().await {
         let bytes = match next {
             Pending::Ready(bytes) => Some(bytes),
-            Pending::Deferred(task) => task.await.ok().flatten(),
+            Pending::Deferred(task) => {
+                // Send what is written before waiting: a long poll must not hold back the
+                // responses ahead of it.
+                if !task.is_finished() && writer.flush().await.is_err() {
+                    return;
+                }
+                task.await.ok().flatten()
+            }
         };
         let Some(bytes) = bytes else { return };
         if writer.write_all(&bytes).await.is_err() {
@@ -128,10 +135,21 @@ pub async fn serve(
                 break;
             }
         };
-        if queue.send(next).await.is_err() {
+        // A client that stops reading fills the queue; shutdown must not wait for it.
+        let sent = tokio::select! {
+            sent = queue.send(next) => sent.is_ok(),
+            _ = shutdown.changed() => false,
+        };
+        if !sent {
             break;
         }
     }
     drop(queue);
-    let _ = writer.await;
+    if *shutdown.borrow() {
+        // Shutting down: pending responses (long polls, a client that does not read) are
+        // dropped rather than waited for.
+        writer.abort();
+    } else {
+        let _ = writer.await;
+    }
 }

@@ -185,35 +185,42 @@ impl BrokerState {
         Ok(state)
     }
 
-    /// Creates `__consumer_offsets` if needed (compacted, `offsets.topic.num.partitions`)
-    /// and rebuilds every group's offsets and membership from it.
+    /// The internal `__consumer_offsets` topic, created on first use as Kafka does
+    /// (compacted, `offsets.topic.num.partitions` partitions).
+    pub fn offsets_topic(&self) -> Result<Arc<Topic>, ApiError> {
+        if let Some(topic) = self.topic(OFFSETS_TOPIC) {
+            return Ok(topic);
+        }
+        let overrides: BTreeMap<String, String> = [
+            ("cleanup.policy", "compact".to_string()),
+            (
+                "segment.bytes",
+                self.config.offsets_topic_segment_bytes().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        match self.create_topic(
+            OFFSETS_TOPIC,
+            Some(self.config.offsets_topic_partitions()),
+            &overrides,
+            false,
+        ) {
+            Err(ApiError {
+                code: ErrorCode::TopicAlreadyExists,
+                ..
+            }) => self
+                .topic(OFFSETS_TOPIC)
+                .ok_or(ErrorCode::CoordinatorNotAvailable.into()),
+            other => other,
+        }
+    }
+
+    /// Rebuilds every group's offsets and membership from `__consumer_offsets`, if it exists.
     fn load_groups(&self) -> Result<(), String> {
-        let topic = match self.topic(OFFSETS_TOPIC) {
-            Some(topic) => topic,
-            None => {
-                let overrides: BTreeMap<String, String> = [
-                    ("cleanup.policy", "compact".to_string()),
-                    (
-                        "segment.bytes",
-                        self.config.offsets_topic_segment_bytes().to_string(),
-                    ),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-                self.create_topic(
-                    OFFSETS_TOPIC,
-                    Some(self.config.offsets_topic_partitions()),
-                    &overrides,
-                    false,
-                )
-                .map_err(|e| {
-                    format!(
-                        "creating {OFFSETS_TOPIC}: {}",
-                        e.message.unwrap_or_default()
-                    )
-                })?
-            }
+        let Some(topic) = self.topic(OFFSETS_TOPIC) else {
+            return Ok(());
         };
         let now = std::time::Instant::now();
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
@@ -261,9 +268,7 @@ impl BrokerState {
         group_id: &str,
         records: &[(Bytes, Option<Bytes>)],
     ) -> Result<Option<(Arc<Partition>, i64)>, ApiError> {
-        let topic = self
-            .topic(OFFSETS_TOPIC)
-            .ok_or(ApiError::from(ErrorCode::CoordinatorNotAvailable))?;
+        let topic = self.offsets_topic()?;
         let index = store::partition_for(group_id, topic.partitions.len() as i32);
         let partition = topic
             .partition(index)

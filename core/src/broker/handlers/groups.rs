@@ -79,7 +79,11 @@ pub fn find_coordinator(
 ) -> FindCoordinatorResponse {
     let answer = |key_type: i8| -> (ErrorCode, Option<String>) {
         match key_type {
-            KEY_TYPE_GROUP => (ErrorCode::None, None),
+            // The first group lookup creates the offsets topic, as in Kafka.
+            KEY_TYPE_GROUP => match state.offsets_topic() {
+                Ok(_) => (ErrorCode::None, None),
+                Err(error) => (ErrorCode::CoordinatorNotAvailable, error.message),
+            },
             KEY_TYPE_TRANSACTION => (
                 ErrorCode::CoordinatorNotAvailable,
                 Some("transactions are not supported yet".into()),
