@@ -520,10 +520,12 @@ impl Group {
                 self.prepare_rebalance(now, config)
             }
             GroupState::PreparingRebalance => {
-                // Each new member during the initial delay extends it, up to the rebalance timeout.
+                // Each new member during the initial delay restarts it from now, up to the
+                // rebalance timeout (Kafka's InitialDelayedJoin).
                 if let (Some(until), false) = (self.initial_delay_until, known) {
-                    let extended = (until.max(now) + config.initial_rebalance_delay)
-                        .min(self.rebalance_deadline.unwrap_or(until));
+                    let extended = (now + config.initial_rebalance_delay)
+                        .min(self.rebalance_deadline.unwrap_or(until))
+                        .max(until);
                     self.initial_delay_until = Some(extended);
                 }
             }
@@ -809,3 +811,6 @@ pub fn replay(groups: &mut HashMap<String, Group>, record: StoredRecord, now: In
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
