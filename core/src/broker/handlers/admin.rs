@@ -2,6 +2,7 @@
 //! and DescribeCluster. One broker means a replication factor of 1 and replica
 //! assignments that name only this node.
 
+use super::error_parts;
 use super::metadata::{authorized_operations, CLUSTER_OPERATIONS};
 use crate::broker::partition::error_code_of;
 use crate::broker::state::{ApiError, BrokerState};
@@ -50,13 +51,6 @@ fn check_assignment<'a>(
         }
     }
     Ok(())
-}
-
-fn split(result: Result<(), ApiError>) -> (i16, Option<String>) {
-    match result {
-        Ok(()) => (0, None),
-        Err(e) => (e.code.code(), e.message),
-    }
 }
 
 pub fn create_topics(
@@ -143,7 +137,7 @@ pub fn delete_topics(
                 Some(name) => state.delete_topic(name).map(|_| ()),
                 None => Err(ErrorCode::UnknownTopicId.into()),
             };
-            let (error_code, error_message) = split(result);
+            let (error_code, error_message) = error_parts(result);
             delete_topics_response::DeletableTopicResult {
                 name,
                 topic_id,
@@ -170,7 +164,7 @@ pub fn create_partitions(
             let result = check_assignment(state, assignments).and_then(|()| {
                 state.create_partitions(&wanted.name, wanted.count, request.validate_only)
             });
-            let (error_code, error_message) = split(result);
+            let (error_code, error_message) = error_parts(result);
             create_partitions_response::CreatePartitionsTopicResult {
                 name: wanted.name,
                 error_code,

@@ -1,6 +1,7 @@
 //! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs (KIP-339) for topics; the
 //! broker's own configs can be described but are static (set at start).
 
+use super::error_parts;
 use crate::broker::state::{ApiError, BrokerState};
 use crate::config::{ConfigSource, ConfigType, BROKER_CONFIGS, TOPIC_CONFIGS};
 use crate::error::ErrorCode;
@@ -247,10 +248,7 @@ pub fn alter(state: &Arc<BrokerState>, request: AlterConfigsRequest) -> AlterCon
                     Ok(())
                 },
             );
-            let (error_code, error_message) = match result {
-                Ok(()) => (0, None),
-                Err(e) => (e.code.code(), e.message),
-            };
+            let (error_code, error_message) = error_parts(result);
             alter_configs_response::AlterConfigsResourceResponse {
                 error_code,
                 error_message,
@@ -325,10 +323,7 @@ pub fn incremental_alter(
                     Ok(())
                 },
             );
-            let (error_code, error_message) = match result {
-                Ok(()) => (0, None),
-                Err(e) => (e.code.code(), e.message),
-            };
+            let (error_code, error_message) = error_parts(result);
             incremental_alter_configs_response::AlterConfigsResourceResponse {
                 error_code,
                 error_message,

@@ -10,7 +10,7 @@ mod list_offsets;
 mod metadata;
 mod produce;
 
-use super::state::BrokerState;
+use super::state::{ApiError, BrokerState};
 use crate::error::ErrorCode;
 use crate::protocol::frame::{decode_request, FrameError};
 use crate::protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -69,6 +69,14 @@ fn advertised(api_key: ApiKey, version: i16) -> bool {
     supported_apis()
         .iter()
         .any(|&(key, min, max)| key == api_key && (min..=max).contains(&version))
+}
+
+/// An outcome as the (error code, error message) pair most responses carry.
+fn error_parts(result: Result<(), ApiError>) -> (i16, Option<String>) {
+    match result {
+        Ok(()) => (0, None),
+        Err(error) => (error.code.code(), error.message),
+    }
 }
 
 /// A response, now or once something has happened (data arrived, an fsync finished).
