@@ -231,6 +231,13 @@ pub const BROKER_CONFIGS: &[ConfigKey] = &[
         "How often flush.ms is checked (ms).",
     ),
     key(
+        "fetch.max.bytes",
+        ConfigType::Int,
+        "57671680",
+        Some(0.0),
+        "Most record bytes one Fetch response carries, whatever the request asks (bytes).",
+    ),
+    key(
         "log.cleaner.backoff.ms",
         ConfigType::Long,
         "15000",
@@ -509,6 +516,10 @@ impl BrokerConfig {
     pub fn flush_check_interval_ms(&self) -> u64 {
         self.parsed::<i64>("log.flush.scheduler.interval.ms") as u64
     }
+    /// Cap on a Fetch response's records (bytes).
+    pub fn fetch_max_bytes(&self) -> usize {
+        self.parsed::<i32>("fetch.max.bytes") as usize
+    }
     /// Compaction check interval (ms).
     pub fn cleaner_backoff_ms(&self) -> u64 {
         self.parsed::<i64>("log.cleaner.backoff.ms") as u64
@@ -746,6 +757,7 @@ mod tests {
     #[test]
     fn every_typed_accessor_reads_a_declared_key() {
         let config = BrokerConfig::default();
+        let _ = config.fetch_max_bytes();
         let _ = (
             config.node_id(),
             config.num_partitions(),
@@ -758,6 +770,7 @@ mod tests {
             config.flush_check_interval_ms(),
         );
         let _ = (
+            config.fetch_max_bytes(),
             config.cleaner_backoff_ms(),
             config.offsets_topic_partitions(),
             config.offsets_topic_segment_bytes(),

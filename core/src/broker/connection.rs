@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 const MAX_IN_FLIGHT: usize = 64;
+/// Read buffer allocated up front for a frame, and the step by which it grows (bytes).
+const INITIAL_FRAME_CAPACITY: usize = 64 * 1024;
 
 /// A response on its way to the writer.
 enum Pending {
@@ -57,8 +59,21 @@ async fn read_frame<R: AsyncReadExt + Unpin>(
             format!("request frame of {size} bytes; socket.request.max.bytes is {max_bytes}"),
         ));
     }
-    let mut frame = BytesMut::zeroed(size as usize);
-    reader.read_exact(&mut frame).await?;
+    // Grow the buffer as bytes arrive: a peer that declares a large frame and sends
+    // nothing must not make us allocate the declared size.
+    let size = size as usize;
+    let mut frame = BytesMut::with_capacity(size.min(INITIAL_FRAME_CAPACITY));
+    while frame.len() < size {
+        frame.reserve((size - frame.len()).min(INITIAL_FRAME_CAPACITY));
+        let limit = size - frame.len();
+        let read = (&mut *reader)
+            .take(limit as u64)
+            .read_buf(&mut frame)
+            .await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
     Ok(Some(frame.freeze()))
 }
 

@@ -28,7 +28,7 @@ pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ErrorCode>
 /// Reads every requested partition once. Returns the response and the bytes of records in it.
 fn read_once(state: &BrokerState, request: &FetchRequest, version: i16) -> (FetchResponse, usize) {
     let by_id = version >= 13;
-    let mut remaining = request.max_bytes.max(0) as usize;
+    let mut remaining = (request.max_bytes.max(0) as usize).min(state.config.fetch_max_bytes());
     let mut total = 0usize;
     let mut responses = Vec::with_capacity(request.topics.len());
     for wanted in &request.topics {
