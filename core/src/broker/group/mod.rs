@@ -141,6 +141,8 @@ pub struct JoinRequest {
     pub protocols: Vec<(String, Bytes)>,
     /// KIP-394: v4+ clients accept MEMBER_ID_REQUIRED and rejoin with the id given.
     pub requires_known_member_id: bool,
+    /// KIP-814: v9+ clients understand `SkipAssignment`.
+    pub supports_skip_assignment: bool,
 }
 
 static MEMBER_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -434,9 +436,14 @@ impl Group {
                         }
                         let unchanged = member.protocols == request.protocols;
                         self.members.insert(new_id.clone(), member);
-                        if self.state == GroupState::Stable && unchanged && !was_leader {
+                        if self.state == GroupState::Stable && unchanged {
+                            // A restarted leader gets the member list as always, and from v9
+                            // is told not to assign (KIP-814); its SyncGroup returns the
+                            // assignment it already has.
                             tracing::info!(group = %self.id, instance = %instance, "static member rejoined without a rebalance");
-                            return (Answer::Now(self.current_generation_for(&new_id)), false);
+                            let mut answer = self.current_generation_for(&new_id);
+                            answer.skip_assignment = was_leader && request.supports_skip_assignment;
+                            return (Answer::Now(answer), false);
                         }
                         new_id
                     }

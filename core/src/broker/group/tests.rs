@@ -25,6 +25,7 @@ fn request(member_id: &str, instance_id: Option<&str>, protocols: &[&str]) -> Jo
             .map(|p| (p.to_string(), Bytes::from(format!("meta-{p}"))))
             .collect(),
         requires_known_member_id: true,
+        supports_skip_assignment: true,
     }
 }
 

@@ -172,6 +172,7 @@ pub fn join_group(
             .map(|p| (p.name, p.metadata))
             .collect(),
         requires_known_member_id: version >= 4,
+        supports_skip_assignment: version >= 9,
     };
     let mut all = groups(state);
     let group = all
