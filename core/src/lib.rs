@@ -8,6 +8,8 @@
 
 pub mod broker;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod log;
+pub mod partitioner;
 pub mod protocol;

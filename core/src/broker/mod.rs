@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 pub use group::GroupConfig;
 pub use handlers::supported_apis;
+pub(crate) use state::random_uuid;
 
 /// Where the broker keeps its logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
