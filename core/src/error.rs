@@ -226,3 +226,73 @@ mod tests {
         assert_eq!(ErrorCode::from_code(30_000), None);
     }
 }
+
+/// An error from a tidelog client call: one taxonomy for the Rust API and every binding.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The broker answered with a Kafka error code.
+    #[error("{}{}", .code, .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Kafka {
+        code: ErrorCode,
+        message: Option<String>,
+    },
+    /// A network failure talking to `broker`.
+    #[error("broker {broker}: {source}")]
+    Io {
+        broker: String,
+        source: std::io::Error,
+    },
+    /// The connection closed before the response arrived.
+    #[error("broker {broker}: connection closed")]
+    Disconnected { broker: String },
+    /// The broker's response could not be decoded.
+    #[error("broker {broker}: malformed response: {source}")]
+    Decode {
+        broker: String,
+        source: crate::protocol::codec::DecodeError,
+    },
+    /// A request could not be encoded at the negotiated version.
+    #[error("cannot encode request: {0}")]
+    Encode(#[from] crate::protocol::codec::EncodeError),
+    /// The broker supports no version of an API that this client speaks.
+    #[error("broker {broker} does not support {api} in any version tidelog speaks")]
+    UnsupportedApi { broker: String, api: &'static str },
+    /// A configuration key or value is invalid; the message names the key.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The operation did not finish within the time allowed (ms).
+    #[error("timed out after {timeout_ms} ms: {operation}")]
+    Timeout { operation: String, timeout_ms: u64 },
+}
+
+impl Error {
+    /// The Kafka error code: the broker's, or the closest Kafka code for local failures
+    /// (network errors are NETWORK_EXCEPTION, timeouts REQUEST_TIMED_OUT).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Kafka { code, .. } => *code,
+            Error::Io { .. } | Error::Disconnected { .. } => ErrorCode::NetworkException,
+            Error::Decode { .. } | Error::Encode(_) => ErrorCode::InvalidRequest,
+            Error::UnsupportedApi { .. } => ErrorCode::UnsupportedVersion,
+            Error::Config(_) => ErrorCode::InvalidConfig,
+            Error::Timeout { .. } => ErrorCode::RequestTimedOut,
+        }
+    }
+
+    /// Whether retrying the same operation may succeed.
+    pub fn is_retriable(&self) -> bool {
+        self.code().is_retriable()
+    }
+
+    /// A Kafka error code as an [`Error`], or `Ok` for NONE.
+    pub fn check(code: i16, message: Option<String>) -> Result<(), Error> {
+        match ErrorCode::from_code(code) {
+            Some(ErrorCode::None) => Ok(()),
+            Some(code) => Err(Error::Kafka { code, message }),
+            None => Err(Error::Kafka {
+                code: ErrorCode::UnknownServerError,
+                message: Some(format!("unknown error code {code}")),
+            }),
+        }
+    }
+}

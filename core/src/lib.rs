@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod embedded;
 pub mod error;
