@@ -81,3 +81,72 @@ def bootstrap(broker):
 def topic_name(request):
     """A topic name unique to the test."""
     return "py-" + request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:80] + f"-{time.monotonic_ns() % 1_000_000}"
+
+
+# Group and compaction tests: brokers with settings that make rebalances and cleaning fast.
+
+FAST_SETTINGS = (
+    "--set", "group.initial.rebalance.delay.ms=0",
+    "--set", "group.min.session.timeout.ms=1000",
+    "--set", "log.cleaner.backoff.ms=200",
+)
+
+
+@pytest.fixture
+def broker_factory(tmp_path_factory):
+    """Starts brokers for one test: `start(*flags, data_dir=None)` runs `tidelog serve` with
+    FAST_SETTINGS, `--partitions 3`, then `flags`, on `data_dir` (a fresh one by default);
+    the broker's arguments are kept in `.args` for a restart. Brokers still running at the
+    end of the test are killed."""
+    started = []
+
+    def start(*flags, data_dir=None):
+        data_dir = data_dir or tmp_path_factory.mktemp("tidelog-factory")
+        args = ("--data-dir", str(data_dir), "--partitions", "3", *FAST_SETTINGS, *flags)
+        running = Broker(*args)
+        running.args = args
+        running.data_dir = data_dir
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+def kill_9(running):
+    """kill -9 a Broker: no chance to flush or close anything."""
+    running.process.kill()
+    running.process.wait()
+
+
+@pytest.fixture(scope="session")
+def fast_broker(tmp_path_factory):
+    """A session broker with FAST_SETTINGS (no initial rebalance delay, 1 s minimum session
+    timeout, a cleaning check every 200 ms), for the group and compaction tests."""
+    data_dir = tmp_path_factory.mktemp("tidelog-fast")
+    running = Broker("--data-dir", str(data_dir), "--partitions", "3", *FAST_SETTINGS)
+    yield running
+    code = running.stop()
+    assert code == 0, f"tidelog exited with {code}"
+
+
+@pytest.fixture(scope="session")
+def fast_bootstrap(fast_broker):
+    return fast_broker.bootstrap
+
+
+def wait_until(condition, timeout, what):
+    """Polls `condition` every 50 ms until it returns something true, and returns that;
+    fails the test after `timeout` seconds. `what` is a string, or a callable giving one
+    (evaluated only on failure), describing what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {timeout} s still waiting for {what() if callable(what) else what}")
+        time.sleep(0.05)

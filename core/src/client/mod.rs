@@ -3,4 +3,5 @@
 //! [`connection::BrokerConnection`] is the shared transport: one pipelined connection per
 //! broker with negotiated API versions.
 
+pub mod cluster;
 pub mod connection;

@@ -51,6 +51,21 @@ fn validated_batches(records: Option<Bytes>, topic: &Topic) -> Result<Vec<Bytes>
                 "clients may not write control batches",
             ));
         }
+        if topic.config.compacted() {
+            // Compaction keeps the latest record per key, so every record needs a key;
+            // this is the only produce check that reads records (and decompresses).
+            for record in batch.records().map_err(rejection)? {
+                if record.map_err(rejection)?.key.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidRecord,
+                        format!(
+                            "compacted topic `{}` needs a key on every record",
+                            topic.name
+                        ),
+                    ));
+                }
+            }
+        }
         batches.push(batch.into_bytes());
     }
     if batches.is_empty() {
