@@ -14,3 +14,4 @@ pub mod error;
 pub mod log;
 pub mod partitioner;
 pub mod protocol;
+pub mod runtime;
