@@ -3,5 +3,6 @@
 //! [`connection::BrokerConnection`] is the shared transport: one pipelined connection per
 //! broker with negotiated API versions.
 
+pub mod admin;
 pub mod cluster;
 pub mod connection;

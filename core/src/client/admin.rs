@@ -1,0 +1,972 @@
+//! The admin client: topics, partitions, configs, consumer groups and their offsets,
+//! offsets by time, DeleteRecords and the cluster description, against tidelog or any
+//! Kafka cluster. Requests go to the right broker: partition leaders for ListOffsets and
+//! DeleteRecords, the group coordinator for group APIs (FindCoordinator), any broker
+//! otherwise.
+//!
+//! Calls that act on several items return one `Result` per item, as Kafka's admin APIs
+//! do; the outer `Result` fails only when the request itself could not be made.
+
+use super::cluster::{BrokerInfo, Cluster, TopicInfo};
+use super::connection::BrokerConnection;
+use crate::config::ConfigError;
+use crate::error::{Error, ErrorCode};
+use crate::protocol::codec::{Decodable, Uuid};
+use crate::protocol::messages::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Admin client settings, by Kafka key.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `bootstrap.servers`: `host:port` list.
+    pub bootstrap_servers: Vec<String>,
+    /// `client.id`, sent with every request.
+    pub client_id: String,
+    /// `request.timeout.ms`: how long a request may take (ms).
+    pub request_timeout_ms: i32,
+}
+
+impl AdminConfig {
+    /// Parses Kafka-style settings: `bootstrap.servers` (required), `client.id`,
+    /// `request.timeout.ms`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming an unknown key, a bad value, or a missing
+    /// `bootstrap.servers`.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<AdminConfig, Error> {
+        let mut config = AdminConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "tidelog-admin".into(),
+            request_timeout_ms: 30_000,
+        };
+        for (key, value) in pairs {
+            match key {
+                "bootstrap.servers" => {
+                    config.bootstrap_servers = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                }
+                "client.id" => config.client_id = value.to_string(),
+                "request.timeout.ms" => {
+                    config.request_timeout_ms = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|v: &i32| *v > 0)
+                        .ok_or_else(|| ConfigError::InvalidValue {
+                        key: key.into(),
+                        value: value.into(),
+                        reason: "expected a positive number of milliseconds".into(),
+                    })?
+                }
+                _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
+            }
+        }
+        if config.bootstrap_servers.is_empty() {
+            return Err(ConfigError::InvalidValue {
+                key: "bootstrap.servers".into(),
+                value: String::new(),
+                reason: "at least one host:port is required".into(),
+            }
+            .into());
+        }
+        Ok(config)
+    }
+}
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    pub name: String,
+    /// `None`: the broker's `num.partitions`.
+    pub partitions: Option<i32>,
+    /// `None`: the broker's default replication factor.
+    pub replication_factor: Option<i16>,
+    /// Topic-level configs, e.g. `("cleanup.policy", "compact")`.
+    pub configs: Vec<(String, String)>,
+}
+
+/// Kafka's config resource types (ConfigResource.Type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceType {
+    Topic = 2,
+    Broker = 4,
+}
+
+/// A resource whose configs are described or altered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConfigResource {
+    pub kind: ResourceType,
+    /// Topic name, or broker id as text.
+    pub name: String,
+}
+
+/// One described config value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub name: String,
+    pub value: Option<String>,
+    pub read_only: bool,
+    /// Kafka's ConfigSource number (1 topic, 4 static broker, 5 default, ...).
+    pub source: i8,
+    pub is_sensitive: bool,
+}
+
+/// An IncrementalAlterConfigs operation (KIP-339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterConfigOp {
+    Set(String, String),
+    Delete(String),
+    Append(String, String),
+    Subtract(String, String),
+}
+
+/// A consumer group as ListGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub group_id: String,
+    pub protocol_type: String,
+    /// Empty, PreparingRebalance, CompletingRebalance, Stable or Dead.
+    pub state: String,
+}
+
+/// A group member, as DescribeGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    /// For consumer groups: the assigned (topic, partition)s, decoded.
+    pub assignment: Vec<(String, i32)>,
+}
+
+/// A consumer group as DescribeGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    pub group_id: String,
+    pub state: String,
+    pub protocol_type: String,
+    /// The assignor in use (e.g. `range`), when the group is stable.
+    pub protocol: String,
+    pub members: Vec<GroupMember>,
+}
+
+/// Which offset ListOffsets should find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    Earliest,
+    Latest,
+    /// The record with the largest timestamp (KIP-734).
+    MaxTimestamp,
+    /// The first offset whose timestamp is at least this (ms since the epoch).
+    Timestamp(i64),
+}
+
+impl OffsetSpec {
+    fn timestamp(self) -> i64 {
+        match self {
+            OffsetSpec::Earliest => -2,
+            OffsetSpec::Latest => -1,
+            OffsetSpec::MaxTimestamp => -3,
+            OffsetSpec::Timestamp(ts) => ts,
+        }
+    }
+}
+
+/// The cluster as DescribeCluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterDescription {
+    pub cluster_id: String,
+    pub controller_id: i32,
+    pub brokers: Vec<BrokerInfo>,
+}
+
+/// A (topic, partition).
+pub type TopicPartition = (String, i32);
+
+/// The admin client. Cheap to clone.
+#[derive(Clone)]
+pub struct Admin {
+    cluster: Arc<Cluster>,
+    timeout_ms: i32,
+}
+
+fn kafka(code: i16, message: Option<String>) -> Result<(), Error> {
+    Error::check(code, message)
+}
+
+impl Admin {
+    /// An admin client for the cluster at `config.bootstrap_servers`. Connects lazily.
+    pub fn new(config: AdminConfig) -> Admin {
+        Admin {
+            cluster: Cluster::new(config.bootstrap_servers, &config.client_id),
+            timeout_ms: config.request_timeout_ms,
+        }
+    }
+
+    async fn any(&self) -> Result<Arc<BrokerConnection>, Error> {
+        self.cluster.any_connection().await
+    }
+
+    /// Creates topics (CreateTopics). Returns each topic's id or error (TOPIC_ALREADY_EXISTS,
+    /// INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, ...).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn create_topics(
+        &self,
+        topics: &[NewTopic],
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<Uuid, Error>)>, Error> {
+        let request = CreateTopicsRequest {
+            topics: topics
+                .iter()
+                .map(|t| create_topics_request::CreatableTopic {
+                    name: t.name.clone(),
+                    num_partitions: t.partitions.unwrap_or(-1),
+                    replication_factor: t.replication_factor.unwrap_or(-1),
+                    assignments: Vec::new(),
+                    configs: t
+                        .configs
+                        .iter()
+                        .map(
+                            |(name, value)| create_topics_request::CreatableTopicConfig {
+                                name: name.clone(),
+                                value: Some(value.clone()),
+                            },
+                        )
+                        .collect(),
+                })
+                .collect(),
+            timeout_ms: self.timeout_ms,
+            validate_only,
+        };
+        let (_, response) = self.any().await?.call(request, 2).await?;
+        Ok(response
+            .topics
+            .into_iter()
+            .map(|t| {
+                (
+                    t.name,
+                    kafka(t.error_code, t.error_message).map(|()| t.topic_id),
+                )
+            })
+            .collect())
+    }
+
+    /// Deletes topics by name (DeleteTopics).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn delete_topics(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, Result<(), Error>)>, Error> {
+        let connection = self.any().await?;
+        let version = connection.version_for(ApiKey::DeleteTopics, 1)?;
+        let mut request = DeleteTopicsRequest {
+            timeout_ms: self.timeout_ms,
+            ..Default::default()
+        };
+        if version >= 6 {
+            request.topics = names
+                .iter()
+                .map(|n| delete_topics_request::DeleteTopicState {
+                    name: Some(n.clone()),
+                    topic_id: Uuid::ZERO,
+                })
+                .collect();
+        } else {
+            request.topic_names = names.to_vec();
+        }
+        let response = connection.send(request, version).await?;
+        for name in names {
+            self.cluster.invalidate(name);
+        }
+        Ok(response
+            .responses
+            .into_iter()
+            .map(|r| {
+                (
+                    r.name.unwrap_or_default(),
+                    kafka(r.error_code, r.error_message),
+                )
+            })
+            .collect())
+    }
+
+    /// Grows topics to the given partition counts (CreatePartitions).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn create_partitions(
+        &self,
+        totals: &[(String, i32)],
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<(), Error>)>, Error> {
+        let request = CreatePartitionsRequest {
+            topics: totals
+                .iter()
+                .map(
+                    |(name, count)| create_partitions_request::CreatePartitionsTopic {
+                        name: name.clone(),
+                        count: *count,
+                        assignments: None,
+                    },
+                )
+                .collect(),
+            timeout_ms: self.timeout_ms,
+            validate_only,
+        };
+        let (_, response) = self.any().await?.call(request, 0).await?;
+        for (name, _) in totals {
+            self.cluster.invalidate(name);
+        }
+        Ok(response
+            .results
+            .into_iter()
+            .map(|r| (r.name, kafka(r.error_code, r.error_message)))
+            .collect())
+    }
+
+    /// Every topic with its partitions (Metadata); internal topics only when asked.
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn list_topics(&self, include_internal: bool) -> Result<Vec<TopicInfo>, Error> {
+        self.cluster.refresh(None, false).await?;
+        let mut topics: Vec<TopicInfo> = self
+            .cluster
+            .topics()
+            .into_iter()
+            .filter(|t| include_internal || !t.is_internal)
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
+    /// The given topics with their partitions, leaders and ISRs (Metadata).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn describe_topics(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, Result<TopicInfo, Error>)>, Error> {
+        self.cluster.refresh(Some(names), false).await?;
+        Ok(names
+            .iter()
+            .map(|name| {
+                let result = match self.cluster.topic(name) {
+                    Some(info) if info.error == ErrorCode::None => Ok(info),
+                    Some(info) => Err(Error::Kafka {
+                        code: info.error,
+                        message: Some(format!("topic `{name}`")),
+                    }),
+                    None => Err(Error::Kafka {
+                        code: ErrorCode::UnknownTopicOrPartition,
+                        message: Some(format!("topic `{name}`")),
+                    }),
+                };
+                (name.clone(), result)
+            })
+            .collect())
+    }
+
+    /// Describes configs of topics or brokers (DescribeConfigs).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn describe_configs(
+        &self,
+        resources: &[ConfigResource],
+    ) -> Result<Vec<(ConfigResource, Result<Vec<ConfigEntry>, Error>)>, Error> {
+        let request = DescribeConfigsRequest {
+            resources: resources
+                .iter()
+                .map(|r| describe_configs_request::DescribeConfigsResource {
+                    resource_type: r.kind as i8,
+                    resource_name: r.name.clone(),
+                    configuration_keys: None,
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let (_, response) = self.any().await?.call(request, 1).await?;
+        Ok(resources
+            .iter()
+            .cloned()
+            .zip(response.results)
+            .map(|(resource, result)| {
+                let entries = kafka(result.error_code, result.error_message).map(|()| {
+                    result
+                        .configs
+                        .into_iter()
+                        .map(|c| ConfigEntry {
+                            name: c.name,
+                            value: c.value,
+                            read_only: c.read_only,
+                            source: c.config_source,
+                            is_sensitive: c.is_sensitive,
+                        })
+                        .collect()
+                });
+                (resource, entries)
+            })
+            .collect())
+    }
+
+    /// Changes configs key by key (IncrementalAlterConfigs, KIP-339).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn incremental_alter_configs(
+        &self,
+        changes: &[(ConfigResource, Vec<AlterConfigOp>)],
+        validate_only: bool,
+    ) -> Result<Vec<(ConfigResource, Result<(), Error>)>, Error> {
+        let request = IncrementalAlterConfigsRequest {
+            resources: changes
+                .iter()
+                .map(
+                    |(resource, ops)| incremental_alter_configs_request::AlterConfigsResource {
+                        resource_type: resource.kind as i8,
+                        resource_name: resource.name.clone(),
+                        configs: ops
+                            .iter()
+                            .map(|op| {
+                                let (name, operation, value) = match op {
+                                    AlterConfigOp::Set(n, v) => (n, 0, Some(v.clone())),
+                                    AlterConfigOp::Delete(n) => (n, 1, None),
+                                    AlterConfigOp::Append(n, v) => (n, 2, Some(v.clone())),
+                                    AlterConfigOp::Subtract(n, v) => (n, 3, Some(v.clone())),
+                                };
+                                incremental_alter_configs_request::AlterableConfig {
+                                    name: name.clone(),
+                                    config_operation: operation,
+                                    value,
+                                }
+                            })
+                            .collect(),
+                    },
+                )
+                .collect(),
+            validate_only,
+        };
+        let (_, response) = self.any().await?.call(request, 0).await?;
+        Ok(changes
+            .iter()
+            .map(|(r, _)| r.clone())
+            .zip(response.responses)
+            .map(|(r, result)| (r, kafka(result.error_code, result.error_message)))
+            .collect())
+    }
+
+    /// The cluster id, controller and brokers (DescribeCluster).
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made or the broker reports an error.
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
+        let (_, response) = self
+            .any()
+            .await?
+            .call(
+                DescribeClusterRequest {
+                    endpoint_type: 1,
+                    ..Default::default()
+                },
+                0,
+            )
+            .await?;
+        kafka(response.error_code, response.error_message)?;
+        Ok(ClusterDescription {
+            cluster_id: response.cluster_id,
+            controller_id: response.controller_id,
+            brokers: response
+                .brokers
+                .into_iter()
+                .map(|b| BrokerInfo {
+                    node_id: b.broker_id,
+                    host: b.host,
+                    port: b.port,
+                })
+                .collect(),
+        })
+    }
+
+    /// Groups the partitions by leader and sends each group to its leader.
+    async fn per_leader<T>(
+        &self,
+        partitions: &[TopicPartition],
+        mut each: impl FnMut(
+            Arc<BrokerConnection>,
+            Vec<TopicPartition>,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = Result<Vec<(TopicPartition, Result<T, Error>)>, Error>,
+                    > + Send,
+            >,
+        >,
+    ) -> Result<Vec<(TopicPartition, Result<T, Error>)>, Error> {
+        let mut by_leader: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+        let mut results = Vec::new();
+        for (topic, partition) in partitions {
+            let leader = self
+                .cluster
+                .topic_info(topic, false)
+                .await
+                .and_then(|info| {
+                    info.partitions
+                        .iter()
+                        .find(|p| p.partition == *partition)
+                        .map(|p| p.leader)
+                        .ok_or(Error::Kafka {
+                            code: ErrorCode::UnknownTopicOrPartition,
+                            message: None,
+                        })
+                });
+            match leader {
+                Ok(leader) => by_leader
+                    .entry(leader)
+                    .or_default()
+                    .push((topic.clone(), *partition)),
+                Err(error) => results.push(((topic.clone(), *partition), Err(error))),
+            }
+        }
+        for (leader, partitions) in by_leader {
+            let connection = self.cluster.connection(leader).await?;
+            results.extend(each(connection, partitions).await?);
+        }
+        Ok(results)
+    }
+
+    /// Offsets by time (ListOffsets): for each partition the (offset, timestamp) found;
+    /// timestamp -1 for Earliest/Latest.
+    ///
+    /// # Errors
+    /// [`Error`] when the requests cannot be made.
+    pub async fn list_offsets(
+        &self,
+        wanted: &[(String, i32, OffsetSpec)],
+    ) -> Result<Vec<(TopicPartition, Result<(i64, i64), Error>)>, Error> {
+        let specs: BTreeMap<TopicPartition, OffsetSpec> = wanted
+            .iter()
+            .map(|(t, p, s)| ((t.clone(), *p), *s))
+            .collect();
+        let partitions: Vec<TopicPartition> = specs.keys().cloned().collect();
+        self.per_leader(&partitions, move |connection, partitions| {
+            let mut topics: BTreeMap<String, Vec<list_offsets_request::ListOffsetsPartition>> =
+                BTreeMap::new();
+            for (topic, partition) in &partitions {
+                topics.entry(topic.clone()).or_default().push(
+                    list_offsets_request::ListOffsetsPartition {
+                        partition_index: *partition,
+                        current_leader_epoch: -1,
+                        timestamp: specs[&(topic.clone(), *partition)].timestamp(),
+                        max_num_offsets: 1,
+                    },
+                );
+            }
+            let request = ListOffsetsRequest {
+                replica_id: -1,
+                topics: topics
+                    .into_iter()
+                    .map(
+                        |(name, partitions)| list_offsets_request::ListOffsetsTopic {
+                            name,
+                            partitions,
+                        },
+                    )
+                    .collect(),
+                ..Default::default()
+            };
+            Box::pin(async move {
+                let (_, response) = connection.call(request, 1).await?;
+                Ok(response
+                    .topics
+                    .into_iter()
+                    .flat_map(|t| {
+                        let name = t.name;
+                        t.partitions.into_iter().map(move |p| {
+                            (
+                                (name.clone(), p.partition_index),
+                                kafka(p.error_code, None).map(|()| (p.offset, p.timestamp)),
+                            )
+                        })
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
+    /// DeleteRecords: moves each partition's log start offset up to the offset given (-1:
+    /// the high watermark). Returns the new low watermarks.
+    ///
+    /// # Errors
+    /// [`Error`] when the requests cannot be made.
+    pub async fn delete_records(
+        &self,
+        before: &[(String, i32, i64)],
+    ) -> Result<Vec<(TopicPartition, Result<i64, Error>)>, Error> {
+        let offsets: BTreeMap<TopicPartition, i64> = before
+            .iter()
+            .map(|(t, p, o)| ((t.clone(), *p), *o))
+            .collect();
+        let partitions: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        let timeout_ms = self.timeout_ms;
+        self.per_leader(&partitions, move |connection, partitions| {
+            let mut topics: BTreeMap<String, Vec<delete_records_request::DeleteRecordsPartition>> =
+                BTreeMap::new();
+            for (topic, partition) in &partitions {
+                topics.entry(topic.clone()).or_default().push(
+                    delete_records_request::DeleteRecordsPartition {
+                        partition_index: *partition,
+                        offset: offsets[&(topic.clone(), *partition)],
+                    },
+                );
+            }
+            let request = DeleteRecordsRequest {
+                topics: topics
+                    .into_iter()
+                    .map(
+                        |(name, partitions)| delete_records_request::DeleteRecordsTopic {
+                            name,
+                            partitions,
+                        },
+                    )
+                    .collect(),
+                timeout_ms,
+            };
+            Box::pin(async move {
+                let (_, response) = connection.call(request, 0).await?;
+                Ok(response
+                    .topics
+                    .into_iter()
+                    .flat_map(|t| {
+                        let name = t.name;
+                        t.partitions.into_iter().map(move |p| {
+                            (
+                                (name.clone(), p.partition_index),
+                                kafka(p.error_code, None).map(|()| p.low_watermark),
+                            )
+                        })
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
+    /// The coordinator of `group` (FindCoordinator).
+    async fn coordinator(&self, group: &str) -> Result<Arc<BrokerConnection>, Error> {
+        let connection = self.any().await?;
+        let version = connection.version_for(ApiKey::FindCoordinator, 0)?;
+        let request = if version >= 4 {
+            FindCoordinatorRequest {
+                coordinator_keys: vec![group.to_string()],
+                ..Default::default()
+            }
+        } else {
+            FindCoordinatorRequest {
+                key: group.to_string(),
+                ..Default::default()
+            }
+        };
+        let response = connection.send(request, version).await?;
+        let (error, message, host, port) = match response.coordinators.into_iter().next() {
+            Some(c) => (c.error_code, c.error_message, c.host, c.port),
+            None => (
+                response.error_code,
+                response.error_message,
+                response.host,
+                response.port,
+            ),
+        };
+        kafka(error, message)?;
+        self.cluster.connection_to(&format!("{host}:{port}")).await
+    }
+
+    /// Every consumer group, optionally only those in the given states (ListGroups,
+    /// KIP-518). Asks every broker.
+    ///
+    /// # Errors
+    /// [`Error`] when a request cannot be made or a broker reports an error.
+    pub async fn list_groups(&self, states: &[String]) -> Result<Vec<GroupListing>, Error> {
+        self.cluster.refresh(None, false).await?;
+        let mut listings = Vec::new();
+        for broker in self.cluster.brokers() {
+            let connection = self.cluster.connection(broker.node_id).await?;
+            let (_, response) = connection
+                .call(
+                    ListGroupsRequest {
+                        states_filter: states.to_vec(),
+                        ..Default::default()
+                    },
+                    0,
+                )
+                .await?;
+            kafka(response.error_code, None)?;
+            listings.extend(response.groups.into_iter().map(|g| GroupListing {
+                group_id: g.group_id,
+                protocol_type: g.protocol_type,
+                state: g.group_state,
+            }));
+        }
+        listings.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        Ok(listings)
+    }
+
+    /// Describes groups: state, assignor, members and (for consumer groups) their
+    /// assigned partitions (DescribeGroups).
+    ///
+    /// # Errors
+    /// [`Error`] when the requests cannot be made.
+    pub async fn describe_groups(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, Result<GroupDescription, Error>)>, Error> {
+        let mut results = Vec::new();
+        for group in groups {
+            let connection = match self.coordinator(group).await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    results.push((group.clone(), Err(error)));
+                    continue;
+                }
+            };
+            let (_, response) = connection
+                .call(
+                    DescribeGroupsRequest {
+                        groups: vec![group.clone()],
+                        include_authorized_operations: false,
+                    },
+                    0,
+                )
+                .await?;
+            for described in response.groups {
+                let consumer = described.protocol_type == "consumer";
+                let result = kafka(described.error_code, None).map(|()| GroupDescription {
+                    group_id: described.group_id.clone(),
+                    state: described.group_state,
+                    protocol_type: described.protocol_type,
+                    protocol: described.protocol_data,
+                    members: described
+                        .members
+                        .into_iter()
+                        .map(|m| GroupMember {
+                            assignment: if consumer {
+                                decode_assignment(m.member_assignment)
+                            } else {
+                                Vec::new()
+                            },
+                            member_id: m.member_id,
+                            group_instance_id: m.group_instance_id,
+                            client_id: m.client_id,
+                            client_host: m.client_host,
+                        })
+                        .collect(),
+                });
+                results.push((described.group_id, result));
+            }
+        }
+        Ok(results)
+    }
+
+    /// Deletes empty groups and their offsets (DeleteGroups): NON_EMPTY_GROUP while a
+    /// group has members, GROUP_ID_NOT_FOUND for unknown ones.
+    ///
+    /// # Errors
+    /// [`Error`] when the requests cannot be made.
+    pub async fn delete_groups(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, Result<(), Error>)>, Error> {
+        let mut results = Vec::new();
+        for group in groups {
+            let connection = self.coordinator(group).await?;
+            let (_, response) = connection
+                .call(
+                    DeleteGroupsRequest {
+                        groups_names: vec![group.clone()],
+                    },
+                    0,
+                )
+                .await?;
+            results.extend(
+                response
+                    .results
+                    .into_iter()
+                    .map(|r| (r.group_id, kafka(r.error_code, None))),
+            );
+        }
+        Ok(results)
+    }
+
+    /// A group's committed offsets: every one, or those of the given partitions
+    /// (OffsetFetch). Partitions without a commit have offset -1.
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made or the group reports an error.
+    pub async fn list_group_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<Vec<(TopicPartition, i64, Option<String>)>, Error> {
+        let connection = self.coordinator(group).await?;
+        let topics = partitions.map(|partitions| {
+            let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+            for (topic, partition) in partitions {
+                by_topic.entry(topic.clone()).or_default().push(*partition);
+            }
+            by_topic
+        });
+        let version = connection.version_for(ApiKey::OffsetFetch, 1)?;
+        let mut out = Vec::new();
+        if version >= 8 {
+            let request = OffsetFetchRequest {
+                groups: vec![offset_fetch_request::OffsetFetchRequestGroup {
+                    group_id: group.to_string(),
+                    member_id: None,
+                    member_epoch: -1,
+                    topics: topics.map(|t| {
+                        t.into_iter()
+                            .map(|(name, partition_indexes)| {
+                                offset_fetch_request::OffsetFetchRequestTopics {
+                                    name,
+                                    partition_indexes,
+                                }
+                            })
+                            .collect()
+                    }),
+                }],
+                ..Default::default()
+            };
+            let response = connection.send(request, version).await?;
+            for g in response.groups {
+                kafka(g.error_code, None)?;
+                for t in g.topics {
+                    for p in t.partitions {
+                        kafka(p.error_code, None)?;
+                        out.push((
+                            (t.name.clone(), p.partition_index),
+                            p.committed_offset,
+                            p.metadata,
+                        ));
+                    }
+                }
+            }
+        } else {
+            let request = OffsetFetchRequest {
+                group_id: group.to_string(),
+                topics: topics.map(|t| {
+                    t.into_iter()
+                        .map(|(name, partition_indexes)| {
+                            offset_fetch_request::OffsetFetchRequestTopic {
+                                name,
+                                partition_indexes,
+                            }
+                        })
+                        .collect()
+                }),
+                ..Default::default()
+            };
+            let response = connection.send(request, version).await?;
+            kafka(response.error_code, None)?;
+            for t in response.topics {
+                for p in t.partitions {
+                    kafka(p.error_code, None)?;
+                    out.push((
+                        (t.name.clone(), p.partition_index),
+                        p.committed_offset,
+                        p.metadata,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets a group's committed offsets (OffsetCommit as an admin: no member, generation
+    /// -1), which Kafka allows only while the group is empty.
+    ///
+    /// # Errors
+    /// [`Error`] when the request cannot be made.
+    pub async fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<Vec<(TopicPartition, Result<(), Error>)>, Error> {
+        let connection = self.coordinator(group).await?;
+        let mut by_topic: BTreeMap<
+            String,
+            Vec<offset_commit_request::OffsetCommitRequestPartition>,
+        > = BTreeMap::new();
+        for (topic, partition, offset) in offsets {
+            by_topic.entry(topic.clone()).or_default().push(
+                offset_commit_request::OffsetCommitRequestPartition {
+                    partition_index: *partition,
+                    committed_offset: *offset,
+                    committed_leader_epoch: -1,
+                    commit_timestamp: -1,
+                    committed_metadata: Some(String::new()),
+                },
+            );
+        }
+        let request = OffsetCommitRequest {
+            group_id: group.to_string(),
+            generation_id_or_member_epoch: -1,
+            topics: by_topic
+                .into_iter()
+                .map(
+                    |(name, partitions)| offset_commit_request::OffsetCommitRequestTopic {
+                        name,
+                        partitions,
+                    },
+                )
+                .collect(),
+            ..Default::default()
+        };
+        let (_, response) = connection.call(request, 2).await?;
+        Ok(response
+            .topics
+            .into_iter()
+            .flat_map(|t| {
+                let name = t.name;
+                t.partitions
+                    .into_iter()
+                    .map(move |p| ((name.clone(), p.partition_index), kafka(p.error_code, None)))
+            })
+            .collect())
+    }
+}
+
+/// The partitions in a consumer-protocol assignment (version-prefixed
+/// `ConsumerProtocolAssignment`); empty if it cannot be read.
+fn decode_assignment(mut bytes: bytes::Bytes) -> Vec<(String, i32)> {
+    if bytes.len() < 2 {
+        return Vec::new();
+    }
+    let version = i16::from_be_bytes([bytes[0], bytes[1]]).clamp(0, 3);
+    let _ = bytes::Buf::get_i16(&mut bytes);
+    ConsumerProtocolAssignment::decode(&mut bytes, version)
+        .map(|a| {
+            a.assigned_partitions
+                .into_iter()
+                .flat_map(|tp| {
+                    tp.partitions
+                        .into_iter()
+                        .map(move |p| (tp.topic.clone(), p))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
