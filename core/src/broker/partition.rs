@@ -3,6 +3,7 @@
 //! watermark, and the group-commit fsync used by `flush.messages=1`.
 
 use crate::error::ErrorCode;
+use crate::log::producer_state::SequenceError;
 use crate::log::{AppendInfo, LogError, PartitionLog, ReadResult};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +36,9 @@ pub struct Partition {
 pub fn error_code_of(error: &LogError) -> ErrorCode {
     match error {
         LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+        LogError::Sequence(SequenceError::OutOfOrder { .. }) => ErrorCode::OutOfOrderSequenceNumber,
+        LogError::Sequence(SequenceError::Fenced { .. }) => ErrorCode::InvalidProducerEpoch,
+        LogError::InvalidBatch { .. } => ErrorCode::CorruptMessage,
         _ => ErrorCode::KafkaStorageError,
     }
 }

@@ -6,3 +6,4 @@
 pub mod admin;
 pub mod cluster;
 pub mod connection;
+pub mod producer;

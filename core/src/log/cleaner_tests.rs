@@ -525,7 +525,7 @@ fn rebuilt_batches_keep_their_header_and_offsets() {
     for (storage, _dir) in both_storages("headers") {
         let mut log = PartitionLog::open(storage, compacted_config(), 0).unwrap();
         // Offsets 0..=4: keys a b c d e, idempotent, gzip, leader epoch 5.
-        let mut builder = RecordBatchBuilder::new(Compression::Gzip).with_producer(7, 3, 100);
+        let mut builder = RecordBatchBuilder::new(Compression::Gzip).with_producer(7, 3, 0);
         for key in ["a", "b", "c", "d", "e"] {
             builder
                 .append(1_000, Some(key.as_bytes()), Some(b"old"), &[("h", None)])
@@ -573,7 +573,7 @@ fn rebuilt_batches_keep_their_header_and_offsets() {
                 first.producer_epoch(),
                 first.base_sequence()
             ),
-            (7, 3, 100)
+            (7, 3, 0)
         );
         assert_eq!(first.partition_leader_epoch(), 5);
         assert_eq!(first.timestamp_type(), TimestampType::CreateTime);

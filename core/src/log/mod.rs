@@ -15,10 +15,12 @@
 //! at the first torn or corrupt batch.
 
 pub mod cleaner;
+pub mod producer_state;
 mod segment;
 
 use crate::protocol::records::{RecordBatch, RecordBatchMut};
 use bytes::{Bytes, BytesMut};
+use producer_state::{ProducerStates, SequenceCheck, SequenceError};
 use segment::{corrupt, file_stem, Segment};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -100,6 +102,9 @@ pub enum LogError {
     Corrupt { path: PathBuf, reason: String },
     #[error("record batch of {size} bytes cannot be appended: {reason}")]
     InvalidBatch { size: usize, reason: String },
+    /// An idempotent producer's batch is out of sequence or from a fenced epoch.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
 }
 
 /// Where an appended batch landed.
@@ -109,6 +114,9 @@ pub struct AppendInfo {
     pub last_offset: i64,
     pub max_timestamp: i64,
     pub log_start_offset: i64,
+    /// The batch repeated one an idempotent producer already wrote (a retry): nothing was
+    /// appended, and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Batches read from the log.
@@ -150,6 +158,7 @@ pub struct PartitionLog {
     last_flush_ms: i64,
     /// (leader epoch, first offset written in it), ascending.
     epochs: Vec<(i32, i64)>,
+    producers: ProducerStates,
 }
 
 fn io(path: &Path, source: std::io::Error) -> LogError {
@@ -195,6 +204,7 @@ impl PartitionLog {
             unflushed_messages: 0,
             last_flush_ms: now_ms,
             epochs: Vec::new(),
+            producers: ProducerStates::default(),
         };
         match log.dir.clone() {
             Some(dir) => log.load(&dir, now_ms)?,
@@ -260,10 +270,38 @@ impl PartitionLog {
             .filter(|(_, offset): &(i32, i64)| *offset < self.log_end_offset())
             .collect();
         self.flushed_offset = self.log_end_offset();
+        self.producers = match std::fs::read_to_string(dir.join("producer-snapshot")) {
+            Ok(text) if clean => ProducerStates::from_snapshot(&text),
+            // After a crash the snapshot may be stale: rebuild from the batch headers.
+            _ => self.scan_producers()?,
+        };
         if clean {
             std::fs::remove_file(&clean_marker).map_err(|e| io(&clean_marker, e))?;
         }
         Ok(())
+    }
+
+    /// Rebuilds the idempotent producers' state from every batch header in the log.
+    fn scan_producers(&self) -> Result<ProducerStates, LogError> {
+        let mut states = ProducerStates::default();
+        for segment in &self.segments {
+            let mut position = 0;
+            while let Some(header) = segment.header_at(position, segment.size)? {
+                if header.producer_id >= 0 && header.base_sequence >= 0 {
+                    let count = (header.last_offset - header.base_offset) as i32;
+                    let last = header.base_sequence.wrapping_add(count) & i32::MAX;
+                    states.record(
+                        header.producer_id,
+                        header.producer_epoch,
+                        header.base_sequence,
+                        last,
+                        header.base_offset,
+                    );
+                }
+                position += header.size as u64;
+            }
+        }
+        Ok(states)
     }
 
     pub fn config(&self) -> &LogConfig {
@@ -344,6 +382,31 @@ impl PartitionLog {
             size: batch.len(),
             reason,
         };
+        let (producer_id, producer_epoch, base_sequence) = match batch.get(43..57) {
+            Some(fields) => (
+                i64::from_be_bytes(fields[0..8].try_into().expect("8 bytes")),
+                i16::from_be_bytes(fields[8..10].try_into().expect("2 bytes")),
+                i32::from_be_bytes(fields[10..14].try_into().expect("4 bytes")),
+            ),
+            None => return Err(invalid("shorter than a batch header".into())),
+        };
+        let last_offset_delta = i32::from_be_bytes(batch[23..27].try_into().expect("4 bytes"));
+        let idempotent = producer_id >= 0 && base_sequence >= 0;
+        let last_sequence = base_sequence.wrapping_add(last_offset_delta.max(0)) & i32::MAX;
+        if idempotent {
+            let check =
+                self.producers
+                    .check(producer_id, producer_epoch, base_sequence, last_sequence)?;
+            if let SequenceCheck::Duplicate { base_offset } = check {
+                return Ok(AppendInfo {
+                    base_offset,
+                    last_offset: base_offset + last_offset_delta as i64,
+                    max_timestamp: -1,
+                    log_start_offset: self.log_start_offset,
+                    duplicate: true,
+                });
+            }
+        }
         let mut bytes = BytesMut::from(&batch[..]);
         let base_offset = self.log_end_offset();
         let (last_offset, max_timestamp, records) = {
@@ -383,6 +446,15 @@ impl PartitionLog {
             self.epochs.push((leader_epoch, base_offset));
             self.write_epochs()?;
         }
+        if idempotent {
+            self.producers.record(
+                producer_id,
+                producer_epoch,
+                base_sequence,
+                last_sequence,
+                base_offset,
+            );
+        }
         self.unflushed_messages += records;
         if self.dir.is_none() {
             self.flushed_offset = last_offset + 1;
@@ -392,6 +464,7 @@ impl PartitionLog {
             last_offset,
             max_timestamp,
             log_start_offset: self.log_start_offset,
+            duplicate: false,
         })
     }
 
@@ -674,6 +747,7 @@ impl PartitionLog {
             }
         }
         let end = self.log_end_offset();
+        self.producers.truncate(end);
         self.epochs.retain(|(_, start)| *start < end);
         self.write_epochs()?;
         self.flushed_offset = self.flushed_offset.min(end);
@@ -751,6 +825,10 @@ impl PartitionLog {
         for segment in &self.segments {
             segment.write_indexes()?;
         }
+        write_small_file(
+            &dir.join("producer-snapshot"),
+            &self.producers.to_snapshot(),
+        )?;
         write_small_file(&dir.join("clean-shutdown"), "")
     }
 

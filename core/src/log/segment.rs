@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 /// Bytes of a batch header needed to walk the log: base offset (8), length (4), leader
 /// epoch (4), magic (1), CRC (4), attributes (2), last offset delta (4), base timestamp
-/// (8), max timestamp (8).
-const WALK_HEADER: usize = 43;
+/// (8), max timestamp (8), producer id (8), producer epoch (2), base sequence (4).
+const WALK_HEADER: usize = 57;
 /// Bytes before the batch length field's count starts (base offset + length).
 const LOG_OVERHEAD: usize = 12;
 
@@ -87,6 +87,10 @@ pub struct BatchHeader {
     pub base_offset: i64,
     pub last_offset: i64,
     pub max_timestamp: i64,
+    /// -1 unless the batch comes from an idempotent producer.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
 }
 
 pub struct Segment {
@@ -316,6 +320,9 @@ impl Segment {
             base_offset,
             last_offset: base_offset + last_delta.max(0) as i64,
             max_timestamp,
+            producer_id: i64::from_be_bytes(head[43..51].try_into().unwrap()),
+            producer_epoch: i16::from_be_bytes(head[51..53].try_into().unwrap()),
+            base_sequence: i32::from_be_bytes(head[53..57].try_into().unwrap()),
         }))
     }
 
@@ -358,6 +365,11 @@ impl Segment {
             base_offset,
             last_offset,
             max_timestamp,
+            producer_id: i64::from_be_bytes(batch[43..51].try_into().expect("a v2 batch header")),
+            producer_epoch: i16::from_be_bytes(
+                batch[51..53].try_into().expect("a v2 batch header"),
+            ),
+            base_sequence: i32::from_be_bytes(batch[53..57].try_into().expect("a v2 batch header")),
         };
         self.note_batch(header, index_interval_bytes);
         Ok(())

@@ -1,3 +1,4 @@
+use super::producer_state::SequenceError;
 use super::*;
 use crate::protocol::compression::Compression;
 use crate::protocol::records::{RecordBatchBuilder, RecordBatches};
@@ -417,4 +418,64 @@ fn log_append_time_stamps_the_batch() {
         .records()
         .unwrap()
         .all(|r| r.unwrap().timestamp == 777));
+}
+
+/// An idempotent producer's batch: `count` records from sequence `first`.
+fn idempotent_batch(producer_id: i64, epoch: i16, first: i32, count: usize) -> Bytes {
+    let mut builder =
+        RecordBatchBuilder::new(Compression::None).with_producer(producer_id, epoch, first);
+    for i in 0..count {
+        builder
+            .append(1, Some(b"k"), Some(format!("v{i}").as_bytes()), &[])
+            .unwrap();
+    }
+    builder.build().unwrap()
+}
+
+#[test]
+fn idempotent_retries_get_their_original_offsets_across_reopens() {
+    let dir = TempDir::new("idempotent");
+    for clean in [true, false] {
+        let _ = std::fs::remove_dir_all(&dir.0);
+        let mut log = PartitionLog::open(Storage::Disk(dir.0.clone()), small_config(), 0).unwrap();
+        fill(&mut log, 2, 3);
+        let first = log
+            .append(&idempotent_batch(42, 0, 0, 3), 0, None, 0)
+            .unwrap();
+        assert_eq!((first.base_offset, first.duplicate), (6, false));
+        let retry = log
+            .append(&idempotent_batch(42, 0, 0, 3), 0, None, 0)
+            .unwrap();
+        assert_eq!(
+            (retry.base_offset, retry.last_offset, retry.duplicate),
+            (6, 8, true)
+        );
+        assert_eq!(log.log_end_offset(), 9, "the retry appended nothing");
+        assert!(matches!(
+            log.append(&idempotent_batch(42, 0, 5, 1), 0, None, 0),
+            Err(LogError::Sequence(SequenceError::OutOfOrder {
+                expected: 3,
+                ..
+            }))
+        ));
+        if clean {
+            log.close_clean().unwrap();
+        }
+        drop(log);
+        let mut log = PartitionLog::open(Storage::Disk(dir.0.clone()), small_config(), 0).unwrap();
+        let retry = log
+            .append(&idempotent_batch(42, 0, 0, 3), 0, None, 0)
+            .unwrap();
+        assert_eq!(
+            (retry.base_offset, retry.duplicate),
+            (6, true),
+            "clean reopen: {clean}"
+        );
+        assert_eq!(
+            log.append(&idempotent_batch(42, 0, 3, 2), 0, None, 0)
+                .unwrap()
+                .base_offset,
+            9
+        );
+    }
 }

@@ -47,6 +47,7 @@ const HANDLED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::InitProducerId, 0, 5),
 ];
 
 /// Every API the broker advertises in ApiVersions, with its (min, max) version.
@@ -163,6 +164,7 @@ pub fn handle(state: &Arc<BrokerState>, frame: Bytes, peer: std::net::SocketAddr
         RequestKind::IncrementalAlterConfigs(request) => {
             Reply::now(configs::incremental_alter(state, request))
         }
+        RequestKind::InitProducerId(request) => Reply::now(produce::init_producer_id(request)),
         RequestKind::FindCoordinator(request) => {
             Reply::now(groups::find_coordinator(state, request, version))
         }

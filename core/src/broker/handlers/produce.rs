@@ -12,7 +12,9 @@ use crate::broker::partition::{error_code_of, Partition};
 use crate::broker::state::{now_ms, ApiError, BrokerState, Topic};
 use crate::error::ErrorCode;
 use crate::protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use crate::protocol::messages::{ProduceRequest, ProduceResponse};
+use crate::protocol::messages::{
+    InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
+};
 use crate::protocol::records::{RecordBatchError, RecordBatches};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -199,4 +201,40 @@ pub fn handle(state: &Arc<BrokerState>, request: ProduceRequest) -> Option<Reply
         }
         response.into()
     })))
+}
+
+/// Producer ids handed out by this process, after the clock-derived prefix.
+static PRODUCER_ID_COUNTER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// InitProducerId for idempotent producers (KIP-98): a new producer id at epoch 0, or,
+/// when the client names its current id and epoch (v3+, KIP-360), the same id with the
+/// epoch bumped. Transactional ids are refused until transactions exist.
+pub fn init_producer_id(request: InitProducerIdRequest) -> InitProducerIdResponse {
+    if request.transactional_id.is_some() {
+        return InitProducerIdResponse {
+            error_code: ErrorCode::CoordinatorNotAvailable.code(),
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        };
+    }
+    if request.producer_id >= 0
+        && request.producer_epoch >= 0
+        && request.producer_epoch < i16::MAX - 1
+    {
+        return InitProducerIdResponse {
+            producer_id: request.producer_id,
+            producer_epoch: request.producer_epoch + 1,
+            ..Default::default()
+        };
+    }
+    // Unique across restarts without stored state: the start-up clock in the high bits,
+    // a counter in the low ones.
+    let counter = PRODUCER_ID_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let producer_id = (now_ms() << 12) | (counter & 0xfff);
+    InitProducerIdResponse {
+        producer_id,
+        producer_epoch: 0,
+        ..Default::default()
+    }
 }

@@ -1,0 +1,717 @@
+//! The record accumulator: a queue of batches per partition, filled by `send` and drained
+//! by the sender. Everything here runs under the producer's one state lock and never
+//! waits; the sender does the I/O.
+
+use super::config::ProducerConfig;
+use super::delivery::{duplicate, Ack, DeliveryFuture, Outcome};
+use super::ProducerRecord;
+use crate::client::cluster::Cluster;
+use crate::error::{Error, ErrorCode};
+use crate::partitioner::Partitioner;
+use crate::protocol::records::{RecordBatchBuilder, RECORD_BATCH_HEADER_LEN};
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// Bytes counted per record beyond its key, value and headers: roughly the record's
+/// length, attributes, timestamp and offset deltas and the key/value length varints.
+const RECORD_OVERHEAD: usize = 24;
+
+/// The bytes `record` counts against `buffer.memory` and `batch.size`.
+pub(crate) fn record_size(record: &ProducerRecord) -> usize {
+    let headers: usize = record
+        .headers
+        .iter()
+        .map(|(key, value)| key.len() + value.as_ref().map_or(0, Bytes::len) + 4)
+        .sum();
+    RECORD_OVERHEAD
+        + record.key.as_ref().map_or(0, Bytes::len)
+        + record.value.as_ref().map_or(0, Bytes::len)
+        + headers
+}
+
+/// The size of the smallest Produce request carrying `record`, to check against
+/// `max.request.size`.
+pub(crate) fn request_size(record: &ProducerRecord) -> usize {
+    record_size(record) + RECORD_BATCH_HEADER_LEN
+}
+
+pub(crate) fn closed_error() -> Error {
+    Error::Kafka {
+        code: ErrorCode::InvalidRequest,
+        message: Some("the producer is closed".into()),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+enum Contents {
+    /// Still taking records.
+    Open(RecordBatchBuilder),
+    /// Compressed and framed, ready to send; retries resend these same bytes.
+    Built(Bytes),
+}
+
+/// One batch of records for one partition, with everything needed to report it.
+pub(crate) struct ProducerBatch {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    contents: Contents,
+    record_count: i32,
+    /// The report of the records appended by `send` (index = offset delta).
+    outcome: Arc<Outcome>,
+    /// Reports of records that waited for metadata, with their offset delta here.
+    forwarded: Vec<(Arc<Outcome>, i32)>,
+    pub created: Instant,
+    /// Bytes counted against `buffer.memory`, released when the batch completes.
+    reserved: usize,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not to be sent before this (backing off after a retriable error).
+    pub retry_at: Option<Instant>,
+    /// No more records will be appended: full, or another batch follows it.
+    full: bool,
+}
+
+impl ProducerBatch {
+    fn new(
+        topic: Arc<str>,
+        partition: i32,
+        config: &ProducerConfig,
+        outcome: Arc<Outcome>,
+        now: Instant,
+    ) -> ProducerBatch {
+        ProducerBatch {
+            topic,
+            partition,
+            contents: Contents::Open(RecordBatchBuilder::new(config.compression)),
+            record_count: 0,
+            outcome,
+            forwarded: Vec::new(),
+            created: now,
+            reserved: 0,
+            attempts: 0,
+            retry_at: None,
+            full: false,
+        }
+    }
+
+    /// The batch's size in bytes: uncompressed while open, exact once built.
+    pub fn size(&self) -> usize {
+        match &self.contents {
+            Contents::Open(builder) => builder.estimated_size(),
+            Contents::Built(bytes) => bytes.len(),
+        }
+    }
+
+    fn has_room(&self, size: usize, config: &ProducerConfig) -> bool {
+        matches!(self.contents, Contents::Open(_))
+            && !self.full
+            && (self.record_count == 0 || self.size() + size <= config.batch_size)
+    }
+
+    fn append(&mut self, record: &ProducerRecord, timestamp_ms: i64) -> Result<i32, Error> {
+        let Contents::Open(builder) = &mut self.contents else {
+            unreachable!("records are only appended to open batches");
+        };
+        let appended = with_header_refs(&record.headers, |headers| {
+            builder.append(
+                timestamp_ms,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                headers,
+            )
+        });
+        let delta = appended.map_err(|error| Error::Kafka {
+            code: ErrorCode::MessageTooLarge,
+            message: Some(error.to_string()),
+        })?;
+        self.record_count += 1;
+        Ok(delta)
+    }
+
+    /// The batch's bytes, compressing and framing it on first use.
+    ///
+    /// # Errors
+    /// [`Error::Kafka`] (INVALID_RECORD) if the codec fails.
+    pub fn build(&mut self) -> Result<Bytes, Error> {
+        if let Contents::Open(builder) = &mut self.contents {
+            let builder = std::mem::replace(builder, RecordBatchBuilder::new(Default::default()));
+            let bytes = builder.build().map_err(|error| Error::Kafka {
+                code: ErrorCode::InvalidRecord,
+                message: Some(format!("cannot build the record batch: {error}")),
+            })?;
+            self.contents = Contents::Built(bytes);
+        }
+        match &self.contents {
+            Contents::Built(bytes) => Ok(bytes.clone()),
+            Contents::Open(_) => unreachable!("built above"),
+        }
+    }
+
+    /// When the batch may be sent: after its backoff, at once when full or forced
+    /// (flush, close), else when it has lingered `linger.ms`.
+    fn ready_at(&self, config: &ProducerConfig, force: bool) -> Instant {
+        if let Some(retry_at) = self.retry_at {
+            return retry_at;
+        }
+        if self.full || force || matches!(self.contents, Contents::Built(_)) {
+            return self.created;
+        }
+        self.created + config.linger()
+    }
+}
+
+/// Calls `f` with `headers` as the borrowed slice [`RecordBatchBuilder::append`] takes,
+/// without allocating for up to eight headers.
+fn with_header_refs<T>(
+    headers: &[(String, Option<Bytes>)],
+    f: impl FnOnce(&[(&str, Option<&[u8]>)]) -> T,
+) -> T {
+    const INLINE: usize = 8;
+    if headers.len() <= INLINE {
+        let mut inline: [(&str, Option<&[u8]>); INLINE] = [("", None); INLINE];
+        for (slot, (key, value)) in inline.iter_mut().zip(headers) {
+            *slot = (key.as_str(), value.as_deref());
+        }
+        f(&inline[..headers.len()])
+    } else {
+        let refs: Vec<(&str, Option<&[u8]>)> = headers
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_deref()))
+            .collect();
+        f(&refs)
+    }
+}
+
+/// A record sent before its topic's partition count was known.
+struct WaitingRecord {
+    record: ProducerRecord,
+    timestamp_ms: i64,
+    size: usize,
+    outcome: Arc<Outcome>,
+    enqueued: Instant,
+}
+
+/// Every outcome not yet reported, so that `flush` can wait for them.
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    incomplete: HashMap<u64, Arc<Outcome>>,
+}
+
+impl Registry {
+    fn new_outcome(&mut self) -> Arc<Outcome> {
+        self.next_id += 1;
+        let outcome = Outcome::new(self.next_id);
+        self.incomplete.insert(self.next_id, outcome.clone());
+        outcome
+    }
+}
+
+/// One topic's records.
+struct TopicState {
+    name: Arc<str>,
+    /// From metadata; `None` until it arrives, while records wait in `waiting`.
+    partition_count: Option<i32>,
+    /// The partition keyless records go to (uniform sticky, KIP-480).
+    sticky: Option<i32>,
+    waiting: VecDeque<WaitingRecord>,
+    /// The last metadata error for the topic, reported if waiting records time out.
+    last_error: Option<ErrorCode>,
+    /// Batches per partition, oldest first; only the last may be open.
+    queues: BTreeMap<i32, VecDeque<ProducerBatch>>,
+}
+
+impl TopicState {
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.queues.values().all(VecDeque::is_empty)
+    }
+
+    fn choose_partition(
+        &mut self,
+        config: &ProducerConfig,
+        record: &ProducerRecord,
+        size: usize,
+    ) -> Result<i32, Error> {
+        let count = self.partition_count.unwrap_or(0);
+        if let Some(partition) = record.partition {
+            if !(0..count).contains(&partition) {
+                return Err(Error::Kafka {
+                    code: ErrorCode::UnknownTopicOrPartition,
+                    message: Some(format!(
+                        "partition {partition} of topic `{}` does not exist (it has {count})",
+                        self.name
+                    )),
+                });
+            }
+            return Ok(partition);
+        }
+        if record.key.is_some() || config.partitioner != Partitioner::Default {
+            return Ok(config
+                .partitioner
+                .partition(record.key.as_deref(), count, None));
+        }
+        // Keyless: stay on the sticky partition while its batch has room, then close
+        // that batch and move on to another partition.
+        if let Some(sticky) = self.sticky.filter(|p| *p < count) {
+            let open = self.queues.get_mut(&sticky).and_then(VecDeque::back_mut);
+            match open {
+                Some(batch) if !batch.has_room(size, config) => batch.full = true,
+                _ => return Ok(sticky),
+            }
+        }
+        let previous = self.sticky;
+        let mut next = config.partitioner.partition(None, count, None);
+        for _ in 0..8 {
+            if count < 2 || Some(next) != previous {
+                break;
+            }
+            next = config.partitioner.partition(None, count, None);
+        }
+        self.sticky = Some(next);
+        Ok(next)
+    }
+
+    /// Appends `record` to its partition's open batch (opening one if needed). A record
+    /// that waited for metadata brings its own `forward` outcome. Returns the outcome
+    /// and index the record's report reads, and whether the sender should look again
+    /// (a new or a full batch).
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        registry: &mut Registry,
+        config: &ProducerConfig,
+        record: &ProducerRecord,
+        timestamp_ms: i64,
+        size: usize,
+        forward: Option<Arc<Outcome>>,
+        now: Instant,
+    ) -> Result<(Arc<Outcome>, i32, bool), Error> {
+        let partition = self.choose_partition(config, record, size)?;
+        let queue = self.queues.entry(partition).or_default();
+        let mut wake = false;
+        if !queue.back().is_some_and(|b| b.has_room(size, config)) {
+            if let Some(previous) = queue.back_mut() {
+                previous.full = true;
+            }
+            let outcome = registry.new_outcome();
+            queue.push_back(ProducerBatch::new(
+                self.name.clone(),
+                partition,
+                config,
+                outcome,
+                now,
+            ));
+            wake = true;
+        }
+        let batch = queue.back_mut().expect("a batch was just ensured");
+        let delta = match batch.append(record, timestamp_ms) {
+            Ok(delta) => delta,
+            Err(error) => {
+                if batch.record_count == 0 {
+                    let empty = queue.pop_back().expect("the batch is there");
+                    registry.incomplete.remove(&empty.outcome.id);
+                }
+                return Err(error);
+            }
+        };
+        batch.reserved += size;
+        if batch.size() >= config.batch_size {
+            batch.full = true;
+            wake = true;
+            if self.sticky == Some(partition) {
+                self.sticky = None;
+            }
+        }
+        Ok(match forward {
+            Some(outcome) => {
+                batch.forwarded.push((outcome.clone(), delta));
+                (outcome, 0, wake)
+            }
+            None => (batch.outcome.clone(), delta, wake),
+        })
+    }
+
+    /// The error for records that waited for metadata longer than `delivery.timeout.ms`.
+    fn waiting_error(&self, timeout_ms: u64) -> Error {
+        match self.last_error {
+            Some(code) => Error::Kafka {
+                code,
+                message: Some(format!(
+                    "topic `{}` has no usable metadata after delivery.timeout.ms ({timeout_ms} ms)",
+                    self.name
+                )),
+            },
+            None => Error::Timeout {
+                operation: format!("metadata for topic `{}` (delivery.timeout.ms)", self.name),
+                timeout_ms,
+            },
+        }
+    }
+}
+
+/// Why `enqueue` did not take a record.
+pub(crate) enum Refused {
+    /// `buffer.memory` is exhausted; the record is handed back to wait for room.
+    BufferFull(ProducerRecord),
+    /// The record cannot be sent.
+    Failed(Error),
+}
+
+/// What the sender should do next, from [`State::plan`].
+#[derive(Default)]
+pub(crate) struct Plan {
+    /// Produce requests to send: a broker's node id and its batches (one per partition).
+    pub requests: Vec<(i32, Vec<ProducerBatch>)>,
+    /// Topics to fetch metadata for.
+    pub refresh: Option<Vec<String>>,
+    /// When to look again if nothing else happens.
+    pub next_wake: Option<Instant>,
+    /// Closing and nothing left to do: the sender may stop.
+    pub finished: bool,
+}
+
+/// The producer's mutable state, behind one lock.
+#[derive(Default)]
+pub(crate) struct State {
+    topics: HashMap<Arc<str>, TopicState>,
+    registry: Registry,
+    /// Bytes held against `buffer.memory`.
+    buffered: usize,
+    /// Produce requests awaiting their response, per broker.
+    in_flight: HashMap<i32, usize>,
+    /// Running flushes; while any runs, batches are sent without lingering.
+    pub flushes: usize,
+    /// Set by close or when the last producer handle is dropped.
+    pub closing: bool,
+    metadata_in_flight: bool,
+    metadata_not_before: Option<Instant>,
+}
+
+/// Reports `batch` and releases what it held.
+fn finish(
+    registry: &mut Registry,
+    buffered: &mut usize,
+    batch: ProducerBatch,
+    result: Result<Ack, Error>,
+) {
+    *buffered -= batch.reserved;
+    registry.incomplete.remove(&batch.outcome.id);
+    for (outcome, delta) in &batch.forwarded {
+        registry.incomplete.remove(&outcome.id);
+        outcome.complete(match &result {
+            Ok(ack) => Ok(Ack {
+                base_offset: if ack.base_offset < 0 {
+                    -1
+                } else {
+                    ack.base_offset + i64::from(*delta)
+                },
+                ..ack.clone()
+            }),
+            Err(error) => Err(duplicate(error)),
+        });
+    }
+    batch.outcome.complete(result);
+}
+
+impl State {
+    /// Every outcome not yet reported.
+    pub fn incomplete(&self) -> Vec<Arc<Outcome>> {
+        self.registry.incomplete.values().cloned().collect()
+    }
+
+    /// Takes `record` into its partition's batch, or into the topic's waiting list when
+    /// the partition count is not known yet. Returns the record's report and whether
+    /// the sender should look again.
+    pub fn enqueue(
+        &mut self,
+        config: &ProducerConfig,
+        record: ProducerRecord,
+        size: usize,
+    ) -> Result<(DeliveryFuture, bool), Refused> {
+        if self.closing {
+            return Err(Refused::Failed(closed_error()));
+        }
+        if self.buffered + size > config.buffer_memory {
+            return Err(Refused::BufferFull(record));
+        }
+        let now = Instant::now();
+        let timestamp_ms = record.timestamp_ms.unwrap_or_else(now_ms);
+        if !self.topics.contains_key(record.topic.as_str()) {
+            let name: Arc<str> = record.topic.as_str().into();
+            self.topics.insert(
+                name.clone(),
+                TopicState {
+                    name,
+                    partition_count: None,
+                    sticky: None,
+                    waiting: VecDeque::new(),
+                    last_error: None,
+                    queues: BTreeMap::new(),
+                },
+            );
+        }
+        let topic = self
+            .topics
+            .get_mut(record.topic.as_str())
+            .expect("inserted above");
+        if topic.partition_count.is_none() || !topic.waiting.is_empty() {
+            let outcome = self.registry.new_outcome();
+            topic.waiting.push_back(WaitingRecord {
+                record,
+                timestamp_ms,
+                size,
+                outcome: outcome.clone(),
+                enqueued: now,
+            });
+            self.buffered += size;
+            return Ok((DeliveryFuture::new(outcome, 0, timestamp_ms), true));
+        }
+        let (outcome, index, wake) = topic
+            .append(
+                &mut self.registry,
+                config,
+                &record,
+                timestamp_ms,
+                size,
+                None,
+                now,
+            )
+            .map_err(Refused::Failed)?;
+        self.buffered += size;
+        Ok((DeliveryFuture::new(outcome, index, timestamp_ms), wake))
+    }
+
+    /// Decides what the sender does now: fails what has waited past
+    /// `delivery.timeout.ms`, takes ready batches into Produce requests for brokers with
+    /// room in flight, and asks for metadata where it is missing.
+    pub fn plan(&mut self, config: &ProducerConfig, cluster: &Cluster, now: Instant) -> Plan {
+        let State {
+            topics,
+            registry,
+            buffered,
+            in_flight,
+            flushes,
+            closing,
+            metadata_in_flight,
+            metadata_not_before,
+        } = self;
+        let delivery_timeout = config.delivery_timeout();
+        let force = *flushes > 0 || *closing;
+        let mut plan = Plan::default();
+        let mut next_wake = None;
+        let mut wake_at = |at: Instant| {
+            next_wake = Some(next_wake.map_or(at, |t: Instant| t.min(at)));
+        };
+        let mut want_metadata: Vec<String> = Vec::new();
+        let mut ready: HashMap<i32, Vec<(Arc<str>, i32)>> = HashMap::new();
+
+        for topic in topics.values_mut() {
+            while let Some(waiting) = topic.waiting.front() {
+                if waiting.enqueued + delivery_timeout > now {
+                    wake_at(waiting.enqueued + delivery_timeout);
+                    break;
+                }
+                let expired = topic.waiting.pop_front().expect("front exists");
+                *buffered -= expired.size;
+                registry.incomplete.remove(&expired.outcome.id);
+                expired
+                    .outcome
+                    .complete(Err(topic.waiting_error(config.delivery_timeout_ms)));
+            }
+            if topic.partition_count.is_none() || !topic.waiting.is_empty() {
+                if !topic.waiting.is_empty() {
+                    want_metadata.push(topic.name.to_string());
+                }
+                continue;
+            }
+            let info = cluster
+                .topic(&topic.name)
+                .filter(|info| info.error == ErrorCode::None);
+            let mut leaderless = false;
+            for (&partition, queue) in topic.queues.iter_mut() {
+                let expired = |batch: &ProducerBatch| batch.created + delivery_timeout <= now;
+                if queue.iter().any(expired) {
+                    let (expired, kept): (VecDeque<_>, VecDeque<_>) =
+                        std::mem::take(queue).into_iter().partition(expired);
+                    *queue = kept;
+                    for batch in expired {
+                        let error = Error::Timeout {
+                            operation: format!(
+                                "delivery of {} records to {}-{} (delivery.timeout.ms)",
+                                batch.record_count, batch.topic, batch.partition
+                            ),
+                            timeout_ms: config.delivery_timeout_ms,
+                        };
+                        finish(registry, buffered, batch, Err(error));
+                    }
+                }
+                let Some(front) = queue.front() else { continue };
+                wake_at(front.created + delivery_timeout);
+                let ready_at = front.ready_at(config, force);
+                if ready_at > now {
+                    wake_at(ready_at);
+                    continue;
+                }
+                let leader = info
+                    .as_ref()
+                    .and_then(|info| info.partitions.iter().find(|p| p.partition == partition))
+                    .map(|p| p.leader)
+                    .filter(|leader| *leader >= 0);
+                match leader {
+                    Some(node) => ready
+                        .entry(node)
+                        .or_default()
+                        .push((topic.name.clone(), partition)),
+                    None => leaderless = true,
+                }
+            }
+            topic.queues.retain(|_, queue| !queue.is_empty());
+            if leaderless {
+                want_metadata.push(topic.name.to_string());
+            }
+        }
+
+        for (node, partitions) in ready {
+            let in_flight = in_flight.entry(node).or_default();
+            while *in_flight < config.max_in_flight_requests_per_connection {
+                let mut request = Vec::new();
+                let mut request_bytes = 0;
+                for (name, partition) in &partitions {
+                    let Some(topic) = topics.get_mut(name) else {
+                        continue;
+                    };
+                    let Some(queue) = topic.queues.get_mut(partition) else {
+                        continue;
+                    };
+                    let Some(front) = queue.front() else { continue };
+                    if front.ready_at(config, force) > now {
+                        continue;
+                    }
+                    let size = front.size();
+                    if !request.is_empty() && request_bytes + size > config.max_request_size {
+                        continue;
+                    }
+                    let batch = queue.pop_front().expect("front exists");
+                    // Keyless records move on once their sticky batch is on its way.
+                    if topic.sticky == Some(*partition) && queue.is_empty() {
+                        topic.sticky = None;
+                    }
+                    request_bytes += size;
+                    request.push(batch);
+                }
+                if request.is_empty() {
+                    break;
+                }
+                *in_flight += 1;
+                plan.requests.push((node, request));
+            }
+        }
+
+        if !want_metadata.is_empty() && !*metadata_in_flight {
+            match *metadata_not_before {
+                Some(not_before) if not_before > now => wake_at(not_before),
+                _ => {
+                    want_metadata.sort();
+                    want_metadata.dedup();
+                    *metadata_in_flight = true;
+                    plan.refresh = Some(want_metadata);
+                }
+            }
+        }
+
+        plan.next_wake = next_wake;
+        plan.finished = *closing
+            && !*metadata_in_flight
+            && in_flight.values().all(|n| *n == 0)
+            && topics.values().all(TopicState::is_empty);
+        plan
+    }
+
+    /// Takes in a metadata refresh for `topics` (`ok` = the request itself succeeded):
+    /// records partition counts and errors, and moves waiting records into batches.
+    pub fn metadata_refreshed(
+        &mut self,
+        config: &ProducerConfig,
+        cluster: &Cluster,
+        topics: &[String],
+        ok: bool,
+    ) {
+        self.metadata_in_flight = false;
+        let now = Instant::now();
+        let mut back_off = !ok;
+        for name in topics {
+            let Some(topic) = self.topics.get_mut(name.as_str()) else {
+                continue;
+            };
+            let info = cluster.topic(name);
+            match &info {
+                Some(info) if info.error == ErrorCode::None && !info.partitions.is_empty() => {
+                    let count = info.partitions.iter().map(|p| p.partition + 1).max();
+                    topic.partition_count = count;
+                    topic.last_error = None;
+                    if info.partitions.iter().any(|p| p.leader < 0) {
+                        back_off = true;
+                    }
+                }
+                Some(info) => {
+                    topic.last_error = Some(info.error);
+                    back_off = true;
+                }
+                None => back_off = true,
+            }
+            if topic.partition_count.is_none() {
+                continue;
+            }
+            while let Some(waiting) = topic.waiting.pop_front() {
+                let appended = topic.append(
+                    &mut self.registry,
+                    config,
+                    &waiting.record,
+                    waiting.timestamp_ms,
+                    waiting.size,
+                    Some(waiting.outcome.clone()),
+                    now,
+                );
+                if let Err(error) = appended {
+                    self.buffered -= waiting.size;
+                    self.registry.incomplete.remove(&waiting.outcome.id);
+                    waiting.outcome.complete(Err(error));
+                }
+            }
+        }
+        self.metadata_not_before = back_off.then(|| now + config.retry_backoff());
+    }
+
+    /// Reports a batch: delivered, or failed for good.
+    pub fn complete(&mut self, batch: ProducerBatch, result: Result<Ack, Error>) {
+        finish(&mut self.registry, &mut self.buffered, batch, result);
+    }
+
+    /// Puts a batch that failed with a retriable error back at the head of its
+    /// partition's queue, to be sent again after `retry.backoff.ms`.
+    pub fn retry(&mut self, config: &ProducerConfig, mut batch: ProducerBatch) {
+        batch.retry_at = Some(Instant::now() + config.retry_backoff());
+        match self.topics.get_mut(&batch.topic) {
+            Some(topic) => topic
+                .queues
+                .entry(batch.partition)
+                .or_default()
+                .push_front(batch),
+            None => self.complete(batch, Err(closed_error())),
+        }
+    }
+
+    /// A Produce request to `node` has completed (or failed).
+    pub fn request_done(&mut self, node: i32) {
+        if let Some(count) = self.in_flight.get_mut(&node) {
+            *count = count.saturating_sub(1);
+        }
+    }
+}
