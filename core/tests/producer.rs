@@ -411,6 +411,7 @@ fn works_from_plain_threads_without_a_runtime() {
         .flush_blocking(Some(Duration::from_secs(10)))
         .unwrap();
     assert_eq!(producer.pending_batches(), 0);
+    assert_eq!(last.wait().unwrap().topic, "plain");
 }
 
 #[tokio::test]

@@ -7,11 +7,12 @@
 //! Calls that act on several items return one `Result` per item, as Kafka's admin APIs
 //! do; the outer `Result` fails only when the request itself could not be made.
 
+use super::assignor::decode_assignment;
 use super::cluster::{BrokerInfo, Cluster, TopicInfo};
 use super::connection::BrokerConnection;
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorCode};
-use crate::protocol::codec::{Decodable, Uuid};
+use crate::protocol::codec::Uuid;
 use crate::protocol::messages::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -947,26 +948,4 @@ impl Admin {
             })
             .collect())
     }
-}
-
-/// The partitions in a consumer-protocol assignment (version-prefixed
-/// `ConsumerProtocolAssignment`); empty if it cannot be read.
-fn decode_assignment(mut bytes: bytes::Bytes) -> Vec<(String, i32)> {
-    if bytes.len() < 2 {
-        return Vec::new();
-    }
-    let version = i16::from_be_bytes([bytes[0], bytes[1]]).clamp(0, 3);
-    let _ = bytes::Buf::get_i16(&mut bytes);
-    ConsumerProtocolAssignment::decode(&mut bytes, version)
-        .map(|a| {
-            a.assigned_partitions
-                .into_iter()
-                .flat_map(|tp| {
-                    tp.partitions
-                        .into_iter()
-                        .map(move |p| (tp.topic.clone(), p))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -4,6 +4,7 @@
 //! broker with negotiated API versions.
 
 pub mod admin;
+pub mod assignor;
 pub mod cluster;
 pub mod connection;
 pub mod producer;

@@ -298,7 +298,7 @@ impl Producer {
             match self.try_send(record, size) {
                 Ok(delivery) => return Ok(delivery),
                 Err(Refused::Failed(error)) => return Err(error),
-                Err(Refused::BufferFull(returned)) => record = returned,
+                Err(Refused::BufferFull(returned)) => record = *returned,
             }
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
                 return Err(buffer_full(shared.config.max_block_ms, &shared.config));
@@ -345,8 +345,9 @@ impl Producer {
         self.flush().await;
     }
 
-    /// Records queued or in flight whose reports are still pending, counted as batches
-    /// (records waiting for their topic's metadata count one each); 0 when idle.
+    /// How many delivery reports are outstanding, counted per batch (queued or in
+    /// flight) plus one per record still waiting for its topic's metadata; 0 once every
+    /// record sent has been reported.
     pub fn pending_batches(&self) -> usize {
         self.shared().lock().incomplete().len()
     }

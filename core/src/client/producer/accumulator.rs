@@ -233,12 +233,14 @@ impl TopicState {
         self.waiting.is_empty() && self.queues.values().all(VecDeque::is_empty)
     }
 
+    /// The partition for `record`, and whether a batch was closed to make the choice
+    /// (the sticky partition's, when it is full).
     fn choose_partition(
         &mut self,
         config: &ProducerConfig,
         record: &ProducerRecord,
         size: usize,
-    ) -> Result<i32, Error> {
+    ) -> Result<(i32, bool), Error> {
         let count = self.partition_count.unwrap_or(0);
         if let Some(partition) = record.partition {
             if !(0..count).contains(&partition) {
@@ -250,20 +252,25 @@ impl TopicState {
                     )),
                 });
             }
-            return Ok(partition);
+            return Ok((partition, false));
         }
         if record.key.is_some() || config.partitioner != Partitioner::Default {
-            return Ok(config
+            let partition = config
                 .partitioner
-                .partition(record.key.as_deref(), count, None));
+                .partition(record.key.as_deref(), count, None);
+            return Ok((partition, false));
         }
         // Keyless: stay on the sticky partition while its batch has room, then close
         // that batch and move on to another partition.
+        let mut closed = false;
         if let Some(sticky) = self.sticky.filter(|p| *p < count) {
             let open = self.queues.get_mut(&sticky).and_then(VecDeque::back_mut);
             match open {
-                Some(batch) if !batch.has_room(size, config) => batch.full = true,
-                _ => return Ok(sticky),
+                Some(batch) if !batch.has_room(size, config) => {
+                    batch.full = true;
+                    closed = true;
+                }
+                _ => return Ok((sticky, false)),
             }
         }
         let previous = self.sticky;
@@ -275,7 +282,7 @@ impl TopicState {
             next = config.partitioner.partition(None, count, None);
         }
         self.sticky = Some(next);
-        Ok(next)
+        Ok((next, closed))
     }
 
     /// Appends `record` to its partition's open batch (opening one if needed). A record
@@ -293,9 +300,8 @@ impl TopicState {
         forward: Option<Arc<Outcome>>,
         now: Instant,
     ) -> Result<(Arc<Outcome>, i32, bool), Error> {
-        let partition = self.choose_partition(config, record, size)?;
+        let (partition, mut wake) = self.choose_partition(config, record, size)?;
         let queue = self.queues.entry(partition).or_default();
-        let mut wake = false;
         if !queue.back().is_some_and(|b| b.has_room(size, config)) {
             if let Some(previous) = queue.back_mut() {
                 previous.full = true;
@@ -359,7 +365,7 @@ impl TopicState {
 /// Why `enqueue` did not take a record.
 pub(crate) enum Refused {
     /// `buffer.memory` is exhausted; the record is handed back to wait for room.
-    BufferFull(ProducerRecord),
+    BufferFull(Box<ProducerRecord>),
     /// The record cannot be sent.
     Failed(Error),
 }
@@ -439,7 +445,7 @@ impl State {
             return Err(Refused::Failed(closed_error()));
         }
         if self.buffered + size > config.buffer_memory {
-            return Err(Refused::BufferFull(record));
+            return Err(Refused::BufferFull(Box::new(record)));
         }
         let now = Instant::now();
         let timestamp_ms = record.timestamp_ms.unwrap_or_else(now_ms);

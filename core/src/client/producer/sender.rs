@@ -392,7 +392,6 @@ fn settle(
             %error,
             "retrying batch"
         );
-        eprintln!("RETRY {} {error}", batch.attempts);
         // The leader may have moved or the topic changed: look again before retrying.
         shared.cluster.invalidate(&batch.topic);
         state.retry(config, batch);
