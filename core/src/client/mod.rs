@@ -7,4 +7,5 @@ pub mod admin;
 pub mod assignor;
 pub mod cluster;
 pub mod connection;
+pub mod consumer;
 pub mod producer;

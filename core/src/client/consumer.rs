@@ -1,0 +1,1170 @@
+//! The consumer: `assign` partitions or `subscribe` to topics in a consumer group (the
+//! classic protocol with client-side `range` / `roundrobin` assignors, eager
+//! rebalancing), fetch in the background into a bounded queue, and hand records out with
+//! [`Consumer::poll`]. Positions start from the group's committed offsets, else from
+//! `auto.offset.reset`; commits are manual ([`Consumer::commit`]) or automatic
+//! (`enable.auto.commit`, every `auto.commit.interval.ms`).
+
+use super::assignor::{self, Assignor};
+use super::cluster::Cluster;
+use super::connection::BrokerConnection;
+use crate::config::ConfigError;
+use crate::error::{Error, ErrorCode};
+use crate::protocol::messages::*;
+use crate::protocol::records::RecordBatches;
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// A (topic, partition).
+pub type TopicPartition = (String, i32);
+
+/// Where to start when there is no committed offset (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    /// Fail: [`Consumer::poll`] returns an error naming the partition.
+    None,
+}
+
+/// Consumer settings by Kafka key.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub bootstrap_servers: Vec<String>,
+    pub client_id: String,
+    /// `group.id`: needed for `subscribe` and for commits.
+    pub group_id: Option<String>,
+    /// `group.instance.id`: static membership (KIP-345).
+    pub group_instance_id: Option<String>,
+    pub auto_offset_reset: OffsetReset,
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms` (ms).
+    pub auto_commit_interval_ms: u64,
+    /// `fetch.min.bytes` (bytes).
+    pub fetch_min_bytes: i32,
+    /// `fetch.max.wait.ms` (ms).
+    pub fetch_max_wait_ms: i32,
+    /// `fetch.max.bytes` (bytes per fetch response).
+    pub fetch_max_bytes: i32,
+    /// `max.partition.fetch.bytes` (bytes per partition per fetch).
+    pub max_partition_fetch_bytes: i32,
+    /// `isolation.level`: 0 read_uncommitted, 1 read_committed.
+    pub isolation_level: i8,
+    /// `session.timeout.ms` (ms).
+    pub session_timeout_ms: i32,
+    /// `heartbeat.interval.ms` (ms).
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms` (ms): the rebalance timeout sent in JoinGroup.
+    pub max_poll_interval_ms: i32,
+    /// `partition.assignment.strategy`, in order of preference.
+    pub assignors: Vec<Assignor>,
+}
+
+fn invalid(key: &str, value: &str, reason: &str) -> Error {
+    ConfigError::InvalidValue {
+        key: key.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, Error> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(key, value, "expected a number"))
+}
+
+impl ConsumerConfig {
+    /// Parses Kafka-style settings (defaults as the Java client's).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming an unknown key or a bad value.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ConsumerConfig, Error> {
+        let mut config = ConsumerConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "tidelog-consumer".into(),
+            group_id: None,
+            group_instance_id: None,
+            auto_offset_reset: OffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            fetch_min_bytes: 1,
+            fetch_max_wait_ms: 500,
+            fetch_max_bytes: 52_428_800,
+            max_partition_fetch_bytes: 1_048_576,
+            isolation_level: 0,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            assignors: vec![Assignor::Range, Assignor::RoundRobin],
+        };
+        for (key, value) in pairs {
+            match key {
+                "bootstrap.servers" => {
+                    config.bootstrap_servers = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                }
+                "client.id" => config.client_id = value.into(),
+                "group.id" => {
+                    config.group_id = Some(value.into()).filter(|v: &String| !v.is_empty())
+                }
+                "group.instance.id" => {
+                    config.group_instance_id = Some(value.into()).filter(|v: &String| !v.is_empty())
+                }
+                "auto.offset.reset" => {
+                    config.auto_offset_reset = match value {
+                        "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
+                        "latest" | "largest" | "end" => OffsetReset::Latest,
+                        "none" | "error" => OffsetReset::None,
+                        _ => return Err(invalid(key, value, "expected earliest, latest or none")),
+                    }
+                }
+                "enable.auto.commit" => config.enable_auto_commit = number::<bool>(key, value)?,
+                "auto.commit.interval.ms" => config.auto_commit_interval_ms = number(key, value)?,
+                "fetch.min.bytes" => config.fetch_min_bytes = number(key, value)?,
+                "fetch.max.wait.ms" => config.fetch_max_wait_ms = number(key, value)?,
+                "fetch.max.bytes" => config.fetch_max_bytes = number(key, value)?,
+                "max.partition.fetch.bytes" => {
+                    config.max_partition_fetch_bytes = number(key, value)?
+                }
+                "isolation.level" => {
+                    config.isolation_level = match value {
+                        "read_uncommitted" => 0,
+                        "read_committed" => 1,
+                        _ => {
+                            return Err(invalid(
+                                key,
+                                value,
+                                "expected read_uncommitted or read_committed",
+                            ))
+                        }
+                    }
+                }
+                "session.timeout.ms" => config.session_timeout_ms = number(key, value)?,
+                "heartbeat.interval.ms" => config.heartbeat_interval_ms = number(key, value)?,
+                "max.poll.interval.ms" => config.max_poll_interval_ms = number(key, value)?,
+                "partition.assignment.strategy" => {
+                    config.assignors = value
+                        .split(',')
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|name| {
+                            Assignor::from_name(name).ok_or_else(|| {
+                                invalid(key, value, "tidelog implements range and roundrobin")
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                    if config.assignors.is_empty() {
+                        return Err(invalid(key, value, "at least one assignor is needed"));
+                    }
+                }
+                _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
+            }
+        }
+        if config.bootstrap_servers.is_empty() {
+            return Err(invalid(
+                "bootstrap.servers",
+                "",
+                "at least one host:port is required",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// A record as the consumer hands it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch (CreateTime or LogAppendTime).
+    pub timestamp_ms: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+}
+
+/// A change of assignment, reported to the rebalance listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebalanceEvent {
+    Assigned(Vec<TopicPartition>),
+    Revoked(Vec<TopicPartition>),
+}
+
+type Listener = Box<dyn Fn(RebalanceEvent) + Send + Sync>;
+
+#[derive(Debug, Clone, Default)]
+struct PartitionState {
+    /// Next offset to fetch; `None` until resolved from the commit or the reset policy.
+    fetch_position: Option<i64>,
+    /// Next offset `poll` hands out: what a commit stores.
+    consumed_position: Option<i64>,
+    paused: bool,
+}
+
+#[derive(Default)]
+struct Membership {
+    member_id: String,
+    generation: i32,
+    coordinator: Option<Arc<BrokerConnection>>,
+    needs_join: bool,
+}
+
+#[derive(Default)]
+struct State {
+    subscription: Vec<String>,
+    assigned: BTreeMap<TopicPartition, PartitionState>,
+    membership: Membership,
+    records: VecDeque<ConsumerRecord>,
+    error: Option<Error>,
+    closed: bool,
+}
+
+struct Inner {
+    config: ConsumerConfig,
+    cluster: Arc<Cluster>,
+    state: Mutex<State>,
+    /// Woken when records or an error arrive (for `poll`), or when the queue drains or the
+    /// assignment changes (for the fetcher).
+    arrived: Notify,
+    wake_fetcher: Notify,
+    stop: watch::Sender<bool>,
+    listener: Mutex<Option<Listener>>,
+}
+
+/// Records buffered ahead of `poll` before the fetcher pauses.
+const MAX_QUEUED_RECORDS: usize = 50_000;
+
+/// The consumer. Background work stops at [`Consumer::close`] or when it is dropped
+/// (dropping does not leave the group: the session times out instead).
+pub struct Consumer {
+    inner: Arc<Inner>,
+}
+
+impl Inner {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify(&self, event: RebalanceEvent) {
+        if let Some(listener) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            listener(event);
+        }
+    }
+
+    fn group_id(&self) -> Result<&str, Error> {
+        self.config
+            .group_id
+            .as_deref()
+            .ok_or_else(|| invalid("group.id", "", "a group id is needed for this operation"))
+    }
+
+    async fn coordinator(&self) -> Result<Arc<BrokerConnection>, Error> {
+        if let Some(connection) = self
+            .state()
+            .membership
+            .coordinator
+            .clone()
+            .filter(|c| c.is_open())
+        {
+            return Ok(connection);
+        }
+        let group = self.group_id()?.to_string();
+        let connection = self.cluster.any_connection().await?;
+        let version = connection.version_for(ApiKey::FindCoordinator, 0)?;
+        let request = if version >= 4 {
+            FindCoordinatorRequest {
+                coordinator_keys: vec![group],
+                ..Default::default()
+            }
+        } else {
+            FindCoordinatorRequest {
+                key: group,
+                ..Default::default()
+            }
+        };
+        let response = connection.send(request, version).await?;
+        let (code, message, host, port) = match response.coordinators.into_iter().next() {
+            Some(c) => (c.error_code, c.error_message, c.host, c.port),
+            None => (
+                response.error_code,
+                response.error_message,
+                response.host,
+                response.port,
+            ),
+        };
+        Error::check(code, message)?;
+        let coordinator = self
+            .cluster
+            .connection_to(&format!("{host}:{port}"))
+            .await?;
+        self.state().membership.coordinator = Some(coordinator.clone());
+        Ok(coordinator)
+    }
+
+    /// Commits `offsets` for the group, as the current member when there is one.
+    async fn commit(&self, offsets: Vec<(TopicPartition, i64)>) -> Result<(), Error> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let group = self.group_id()?.to_string();
+        let (member_id, generation) = {
+            let state = self.state();
+            let subscribed = !state.subscription.is_empty();
+            (
+                if subscribed {
+                    state.membership.member_id.clone()
+                } else {
+                    String::new()
+                },
+                if subscribed {
+                    state.membership.generation
+                } else {
+                    -1
+                },
+            )
+        };
+        let mut by_topic: BTreeMap<
+            String,
+            Vec<offset_commit_request::OffsetCommitRequestPartition>,
+        > = BTreeMap::new();
+        for ((topic, partition), offset) in offsets {
+            by_topic.entry(topic).or_default().push(
+                offset_commit_request::OffsetCommitRequestPartition {
+                    partition_index: partition,
+                    committed_offset: offset,
+                    committed_leader_epoch: -1,
+                    commit_timestamp: -1,
+                    committed_metadata: Some(String::new()),
+                },
+            );
+        }
+        let request = OffsetCommitRequest {
+            group_id: group,
+            generation_id_or_member_epoch: generation,
+            member_id,
+            group_instance_id: self.config.group_instance_id.clone(),
+            topics: by_topic
+                .into_iter()
+                .map(
+                    |(name, partitions)| offset_commit_request::OffsetCommitRequestTopic {
+                        name,
+                        partitions,
+                    },
+                )
+                .collect(),
+            ..Default::default()
+        };
+        let (_, response) = self.coordinator().await?.call(request, 2).await?;
+        for partition in response.topics.iter().flat_map(|t| &t.partitions) {
+            if matches!(
+                ErrorCode::from_code(partition.error_code),
+                Some(
+                    ErrorCode::RebalanceInProgress
+                        | ErrorCode::IllegalGeneration
+                        | ErrorCode::UnknownMemberId
+                )
+            ) {
+                self.state().membership.needs_join = true;
+            }
+            Error::check(partition.error_code, None)?;
+        }
+        Ok(())
+    }
+
+    fn consumed_positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.state()
+            .assigned
+            .iter()
+            .filter_map(|(tp, p)| p.consumed_position.map(|o| (tp.clone(), o)))
+            .collect()
+    }
+
+    /// Revokes the current assignment (eager rebalancing): commit if auto-commit is on,
+    /// tell the listener, drop buffered records.
+    async fn revoke(&self) {
+        let revoked: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
+        if revoked.is_empty() {
+            return;
+        }
+        if self.config.enable_auto_commit {
+            if let Err(error) = self.commit(self.consumed_positions()).await {
+                tracing::warn!(%error, "commit before revoking failed");
+            }
+        }
+        self.notify(RebalanceEvent::Revoked(revoked));
+        let mut state = self.state();
+        state.assigned.clear();
+        state.records.clear();
+    }
+
+    /// Joins (or rejoins) the group and takes the assignment SyncGroup hands back.
+    async fn join(&self) -> Result<(), Error> {
+        self.revoke().await;
+        let group = self.group_id()?.to_string();
+        let coordinator = self.coordinator().await?;
+        let subscription = self.state().subscription.clone();
+        let metadata = assignor::encode_subscription(&subscription);
+        let protocols: Vec<join_group_request::JoinGroupRequestProtocol> = self
+            .config
+            .assignors
+            .iter()
+            .map(|a| join_group_request::JoinGroupRequestProtocol {
+                name: a.name().into(),
+                metadata: metadata.clone(),
+            })
+            .collect();
+        let mut member_id = self.state().membership.member_id.clone();
+        let joined = loop {
+            let request = JoinGroupRequest {
+                group_id: group.clone(),
+                session_timeout_ms: self.config.session_timeout_ms,
+                rebalance_timeout_ms: self.config.max_poll_interval_ms,
+                member_id: member_id.clone(),
+                group_instance_id: self.config.group_instance_id.clone(),
+                protocol_type: "consumer".into(),
+                protocols: protocols.clone(),
+                reason: None,
+            };
+            let (_, response) = coordinator.call(request, 2).await?;
+            match ErrorCode::from_code(response.error_code) {
+                // KIP-394: rejoin with the member id the coordinator handed out.
+                Some(ErrorCode::MemberIdRequired) => member_id = response.member_id,
+                Some(ErrorCode::UnknownMemberId) => member_id = String::new(),
+                _ => {
+                    Error::check(response.error_code, None)?;
+                    break response;
+                }
+            }
+        };
+        let assignments = if joined.leader == joined.member_id && !joined.skip_assignment {
+            self.assign_as_leader(&joined).await?
+        } else {
+            Vec::new()
+        };
+        let request = SyncGroupRequest {
+            group_id: group,
+            generation_id: joined.generation_id,
+            member_id: joined.member_id.clone(),
+            group_instance_id: self.config.group_instance_id.clone(),
+            protocol_type: Some("consumer".into()),
+            protocol_name: joined.protocol_name.clone(),
+            assignments,
+        };
+        let (_, synced) = coordinator.call(request, 0).await?;
+        {
+            let mut state = self.state();
+            state.membership.member_id = joined.member_id.clone();
+            state.membership.generation = joined.generation_id;
+        }
+        Error::check(synced.error_code, None)?;
+        let partitions = assignor::decode_assignment(synced.assignment);
+        {
+            let mut state = self.state();
+            state.assigned = partitions
+                .iter()
+                .map(|tp| (tp.clone(), PartitionState::default()))
+                .collect();
+            state.membership.needs_join = false;
+        }
+        tracing::info!(
+            generation = joined.generation_id,
+            partitions = partitions.len(),
+            "joined group"
+        );
+        self.notify(RebalanceEvent::Assigned(partitions));
+        self.wake_fetcher.notify_one();
+        Ok(())
+    }
+
+    /// The leader's part: assign every member's subscribed partitions.
+    async fn assign_as_leader(
+        &self,
+        joined: &JoinGroupResponse,
+    ) -> Result<Vec<sync_group_request::SyncGroupRequestAssignment>, Error> {
+        let assignor = joined
+            .protocol_name
+            .as_deref()
+            .and_then(Assignor::from_name)
+            .unwrap_or(Assignor::Range);
+        let members: BTreeMap<String, Vec<String>> = joined
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.member_id.clone(),
+                    assignor::decode_subscription(m.metadata.clone()),
+                )
+            })
+            .collect();
+        let mut topics: Vec<String> = members.values().flatten().cloned().collect();
+        topics.sort();
+        topics.dedup();
+        let mut partitions = BTreeMap::new();
+        for topic in topics {
+            match self.cluster.topic_info(&topic, true).await {
+                Ok(info) => {
+                    partitions.insert(topic, info.partitions.len() as i32);
+                }
+                Err(error) => {
+                    tracing::warn!(%topic, %error, "subscribed topic has no metadata; not assigned")
+                }
+            }
+        }
+        Ok(assignor
+            .assign(&members, &partitions)
+            .into_iter()
+            .map(
+                |(member_id, owned)| sync_group_request::SyncGroupRequestAssignment {
+                    member_id,
+                    assignment: assignor::encode_assignment(&owned),
+                },
+            )
+            .collect())
+    }
+
+    /// Resolves positions of partitions that have none: the committed offset, else
+    /// `auto.offset.reset`.
+    async fn resolve_positions(&self) -> Result<(), Error> {
+        let missing: Vec<TopicPartition> = self
+            .state()
+            .assigned
+            .iter()
+            .filter(|(_, p)| p.fetch_position.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut found: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        if self.config.group_id.is_some() {
+            let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+            for (topic, partition) in &missing {
+                by_topic.entry(topic.clone()).or_default().push(*partition);
+            }
+            let request = OffsetFetchRequest {
+                group_id: self.group_id()?.to_string(),
+                topics: Some(
+                    by_topic
+                        .into_iter()
+                        .map(|(name, partition_indexes)| {
+                            offset_fetch_request::OffsetFetchRequestTopic {
+                                name,
+                                partition_indexes,
+                            }
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            };
+            let connection = self.coordinator().await?;
+            // v1-7 carry one group in the top-level fields, which is what this request uses.
+            let version = connection.version_for(ApiKey::OffsetFetch, 1)?.min(7);
+            let response = connection.send(request, version).await?;
+            Error::check(response.error_code, None)?;
+            for topic in response.topics {
+                for p in topic.partitions {
+                    if p.error_code == 0 && p.committed_offset >= 0 {
+                        found.insert((topic.name.clone(), p.partition_index), p.committed_offset);
+                    }
+                }
+            }
+        }
+        for tp in &missing {
+            let position = match found.get(tp) {
+                Some(offset) => *offset,
+                None => self.reset_offset(tp).await?,
+            };
+            if let Some(p) = self.state().assigned.get_mut(tp) {
+                p.fetch_position.get_or_insert(position);
+                p.consumed_position.get_or_insert(position);
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset_offset(&self, (topic, partition): &TopicPartition) -> Result<i64, Error> {
+        let timestamp =
+            match self.config.auto_offset_reset {
+                OffsetReset::Earliest => -2,
+                OffsetReset::Latest => -1,
+                OffsetReset::None => return Err(Error::Kafka {
+                    code: ErrorCode::OffsetOutOfRange,
+                    message: Some(format!(
+                        "{topic}-{partition} has no committed offset and auto.offset.reset is none"
+                    )),
+                }),
+            };
+        let leader = self.leader(topic, *partition).await?;
+        let request = ListOffsetsRequest {
+            replica_id: -1,
+            isolation_level: self.config.isolation_level,
+            topics: vec![list_offsets_request::ListOffsetsTopic {
+                name: topic.clone(),
+                partitions: vec![list_offsets_request::ListOffsetsPartition {
+                    partition_index: *partition,
+                    current_leader_epoch: -1,
+                    timestamp,
+                    max_num_offsets: 1,
+                }],
+            }],
+            ..Default::default()
+        };
+        let (_, response) = leader.call(request, 1).await?;
+        let p = &response.topics[0].partitions[0];
+        Error::check(p.error_code, None)?;
+        Ok(p.offset)
+    }
+
+    async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<BrokerConnection>, Error> {
+        let info = self.cluster.topic_info(topic, false).await?;
+        let leader = info
+            .partitions
+            .iter()
+            .find(|p| p.partition == partition)
+            .map(|p| p.leader)
+            .ok_or(Error::Kafka {
+                code: ErrorCode::UnknownTopicOrPartition,
+                message: Some(format!("{topic}-{partition}")),
+            })?;
+        self.cluster.connection(leader).await
+    }
+
+    /// One round of fetches to every leader of the partitions to fetch.
+    async fn fetch_round(self: &Arc<Self>) -> Result<(), Error> {
+        let wanted: Vec<(TopicPartition, i64)> = {
+            let state = self.state();
+            if state.records.len() >= MAX_QUEUED_RECORDS {
+                return Ok(());
+            }
+            state
+                .assigned
+                .iter()
+                .filter(|(_, p)| !p.paused)
+                .filter_map(|(tp, p)| p.fetch_position.map(|o| (tp.clone(), o)))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut by_leader: BTreeMap<String, (Arc<BrokerConnection>, Vec<(TopicPartition, i64)>)> =
+            BTreeMap::new();
+        for (tp, offset) in wanted {
+            let connection = self.leader(&tp.0, tp.1).await?;
+            by_leader
+                .entry(connection.address().to_string())
+                .or_insert_with(|| (connection, Vec::new()))
+                .1
+                .push((tp, offset));
+        }
+        let fetches = by_leader.into_values().map(|(connection, partitions)| {
+            let this = self.clone();
+            tokio::spawn(async move { this.fetch_from(connection, partitions).await })
+        });
+        let handles: Vec<_> = fetches.collect();
+        for handle in handles {
+            handle.await.unwrap_or(Ok(()))?;
+        }
+        Ok(())
+    }
+
+    async fn fetch_from(
+        &self,
+        connection: Arc<BrokerConnection>,
+        partitions: Vec<(TopicPartition, i64)>,
+    ) -> Result<(), Error> {
+        let version = connection.version_for(ApiKey::Fetch, 4)?.min(12); // v13+ names topics by id
+        let mut by_topic: BTreeMap<String, Vec<fetch_request::FetchPartition>> = BTreeMap::new();
+        for ((topic, partition), offset) in &partitions {
+            by_topic
+                .entry(topic.clone())
+                .or_default()
+                .push(fetch_request::FetchPartition {
+                    partition: *partition,
+                    current_leader_epoch: -1,
+                    fetch_offset: *offset,
+                    last_fetched_epoch: -1,
+                    log_start_offset: -1,
+                    partition_max_bytes: self.config.max_partition_fetch_bytes,
+                    ..Default::default()
+                });
+        }
+        let request = FetchRequest {
+            replica_id: -1,
+            max_wait_ms: self.config.fetch_max_wait_ms,
+            min_bytes: self.config.fetch_min_bytes,
+            max_bytes: self.config.fetch_max_bytes,
+            isolation_level: self.config.isolation_level,
+            session_epoch: -1,
+            topics: by_topic
+                .into_iter()
+                .map(|(topic, partitions)| fetch_request::FetchTopic {
+                    topic,
+                    partitions,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let response = connection.send(request, version).await?;
+        Error::check(response.error_code, None)?;
+        for topic in response.responses {
+            for data in topic.partitions {
+                let tp = (topic.topic.clone(), data.partition_index);
+                let Some(&(_, requested)) = partitions.iter().find(|(p, _)| *p == tp) else {
+                    continue;
+                };
+                match ErrorCode::from_code(data.error_code) {
+                    Some(ErrorCode::None) => {
+                        self.take_records(&tp, requested, data.records.unwrap_or_default())?
+                    }
+                    Some(ErrorCode::OffsetOutOfRange) => {
+                        let reset = self.reset_offset(&tp).await;
+                        let mut state = self.state();
+                        match (reset, state.assigned.get_mut(&tp)) {
+                            (Ok(offset), Some(p)) if p.fetch_position == Some(requested) => {
+                                p.fetch_position = Some(offset);
+                                p.consumed_position = Some(offset);
+                            }
+                            (Err(error), _) => state.error = Some(error),
+                            _ => {}
+                        }
+                    }
+                    Some(code) if code.is_retriable() => self.cluster.invalidate(&tp.0),
+                    _ => {
+                        self.state().error = Some(Error::Kafka {
+                            code: ErrorCode::from_code(data.error_code)
+                                .unwrap_or(ErrorCode::UnknownServerError),
+                            message: Some(format!("fetching {}-{}", tp.0, tp.1)),
+                        })
+                    }
+                }
+            }
+        }
+        self.arrived.notify_waiters();
+        Ok(())
+    }
+
+    /// Queues the records of a fetch, unless the position moved (seek, rebalance) while it
+    /// was in flight.
+    fn take_records(
+        &self,
+        tp: &TopicPartition,
+        requested: i64,
+        records: Bytes,
+    ) -> Result<(), Error> {
+        let mut next = requested;
+        let mut fetched = Vec::new();
+        for batch in RecordBatches::new(records) {
+            let batch = batch.map_err(|e| Error::Kafka {
+                code: ErrorCode::CorruptMessage,
+                message: Some(e.to_string()),
+            })?;
+            let after = batch.next_offset();
+            if !batch.is_control() {
+                for record in batch.records().map_err(|e| Error::Kafka {
+                    code: ErrorCode::CorruptMessage,
+                    message: Some(e.to_string()),
+                })? {
+                    let record = record.map_err(|e| Error::Kafka {
+                        code: ErrorCode::CorruptMessage,
+                        message: Some(e.to_string()),
+                    })?;
+                    if record.offset < requested {
+                        continue;
+                    }
+                    fetched.push(ConsumerRecord {
+                        topic: tp.0.clone(),
+                        partition: tp.1,
+                        offset: record.offset,
+                        timestamp_ms: record.timestamp,
+                        key: record.key,
+                        value: record.value,
+                        headers: record
+                            .headers
+                            .into_iter()
+                            .map(|h| (String::from_utf8_lossy(&h.key).into_owned(), h.value))
+                            .collect(),
+                    });
+                }
+            }
+            next = next.max(after);
+        }
+        let mut state = self.state();
+        match state.assigned.get_mut(tp) {
+            Some(p) if p.fetch_position == Some(requested) => p.fetch_position = Some(next),
+            _ => return Ok(()),
+        }
+        state.records.extend(fetched);
+        Ok(())
+    }
+
+    async fn heartbeat(&self) -> Result<(), Error> {
+        let (member_id, generation) = {
+            let state = self.state();
+            if state.subscription.is_empty()
+                || state.membership.member_id.is_empty()
+                || state.membership.needs_join
+            {
+                return Ok(());
+            }
+            (
+                state.membership.member_id.clone(),
+                state.membership.generation,
+            )
+        };
+        let request = HeartbeatRequest {
+            group_id: self.group_id()?.to_string(),
+            generation_id: generation,
+            member_id,
+            group_instance_id: self.config.group_instance_id.clone(),
+        };
+        let (_, response) = self.coordinator().await?.call(request, 0).await?;
+        match ErrorCode::from_code(response.error_code) {
+            Some(ErrorCode::None) => {}
+            Some(ErrorCode::UnknownMemberId | ErrorCode::FencedInstanceId) => {
+                let mut state = self.state();
+                state.membership.member_id.clear();
+                state.membership.needs_join = true;
+            }
+            _ => self.state().membership.needs_join = true,
+        }
+        self.wake_fetcher.notify_one();
+        Ok(())
+    }
+}
+
+async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    let mut last_auto_commit = tokio::time::Instant::now();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let needs_join = {
+            let state = inner.state();
+            !state.subscription.is_empty()
+                && (state.membership.needs_join || state.membership.member_id.is_empty())
+        };
+        let step = async {
+            if needs_join {
+                inner.join().await?;
+            }
+            inner.resolve_positions().await?;
+            inner.fetch_round().await
+        };
+        let outcome = tokio::select! {
+            outcome = step => outcome,
+            _ = stop.changed() => return,
+        };
+        if let Err(error) = outcome {
+            tracing::debug!(%error, "consumer round failed; retrying");
+            if !error.is_retriable()
+                && !matches!(
+                    error,
+                    Error::Kafka {
+                        code: ErrorCode::RebalanceInProgress
+                            | ErrorCode::IllegalGeneration
+                            | ErrorCode::UnknownMemberId,
+                        ..
+                    }
+                )
+            {
+                inner.state().error = Some(error);
+                inner.arrived.notify_waiters();
+            }
+            inner.state().membership.coordinator = None;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+        if inner.config.enable_auto_commit
+            && last_auto_commit.elapsed()
+                >= Duration::from_millis(inner.config.auto_commit_interval_ms)
+            && inner.config.group_id.is_some()
+        {
+            last_auto_commit = tokio::time::Instant::now();
+            if let Err(error) = inner.commit(inner.consumed_positions()).await {
+                tracing::debug!(%error, "auto commit failed");
+            }
+        }
+        let idle = {
+            let state = inner.state();
+            state.assigned.values().all(|p| p.paused)
+                || state.records.len() >= MAX_QUEUED_RECORDS
+                || (state.subscription.is_empty() && state.assigned.is_empty())
+        };
+        if idle {
+            tokio::select! {
+                _ = inner.wake_fetcher.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+async fn heartbeats(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(inner.config.heartbeat_interval_ms)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = inner.heartbeat().await {
+            tracing::debug!(%error, "heartbeat failed");
+        }
+    }
+}
+
+impl Consumer {
+    /// A consumer for `config`. Background work runs on the caller's runtime or, outside
+    /// one, on tidelog's shared runtime.
+    pub fn new(config: ConsumerConfig) -> Consumer {
+        let (stop, stop_signal) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            cluster: Cluster::new(config.bootstrap_servers.clone(), &config.client_id),
+            config,
+            state: Mutex::new(State::default()),
+            arrived: Notify::new(),
+            wake_fetcher: Notify::new(),
+            stop,
+            listener: Mutex::new(None),
+        });
+        let runtime = crate::runtime::handle();
+        runtime.spawn(run(inner.clone(), stop_signal.clone()));
+        runtime.spawn(heartbeats(inner.clone(), stop_signal));
+        Consumer { inner }
+    }
+
+    /// Sets the rebalance listener, called from the consumer's background task.
+    pub fn set_rebalance_listener(
+        &self,
+        listener: impl Fn(RebalanceEvent) + Send + Sync + 'static,
+    ) {
+        *self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// Takes these partitions, outside any group rebalancing (positions from the committed
+    /// offsets if `group.id` is set, else `auto.offset.reset`).
+    pub fn assign(&self, partitions: &[TopicPartition]) {
+        let mut state = self.inner.state();
+        state.subscription.clear();
+        state.assigned = partitions
+            .iter()
+            .map(|tp| (tp.clone(), PartitionState::default()))
+            .collect();
+        state.records.clear();
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+    }
+
+    /// Joins the group (`group.id`) subscribed to `topics`; partitions come with the
+    /// rebalance.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `group.id` is not set.
+    pub fn subscribe(&self, topics: &[String]) -> Result<(), Error> {
+        self.inner.group_id()?;
+        let mut state = self.inner.state();
+        state.subscription = topics.to_vec();
+        state.membership.needs_join = true;
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+        Ok(())
+    }
+
+    /// The partitions currently assigned.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.inner.state().assigned.keys().cloned().collect()
+    }
+
+    /// The next record, waiting up to `timeout`; `Ok(None)` if none arrived.
+    ///
+    /// # Errors
+    /// The first fetch or group error since the last poll (e.g. OFFSET_OUT_OF_RANGE with
+    /// `auto.offset.reset=none`).
+    pub async fn poll(&self, timeout: Duration) -> Result<Option<ConsumerRecord>, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            {
+                let mut state = self.inner.state();
+                if let Some(error) = state.error.take() {
+                    return Err(error);
+                }
+                if let Some(record) = state.records.pop_front() {
+                    if let Some(p) = state
+                        .assigned
+                        .get_mut(&(record.topic.clone(), record.partition))
+                    {
+                        p.consumed_position = Some(record.offset + 1);
+                    }
+                    if state.records.len() + 1 == MAX_QUEUED_RECORDS / 2 {
+                        self.inner.wake_fetcher.notify_one();
+                    }
+                    return Ok(Some(record));
+                }
+            }
+            self.inner.wake_fetcher.notify_one();
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Commits offsets: the given (partition, next offset to read) pairs, or, with `None`,
+    /// the positions of every assigned partition.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without `group.id`; the coordinator's error otherwise.
+    pub async fn commit(&self, offsets: Option<Vec<(TopicPartition, i64)>>) -> Result<(), Error> {
+        let offsets = offsets.unwrap_or_else(|| self.inner.consumed_positions());
+        self.inner.commit(offsets).await
+    }
+
+    /// The group's committed offsets for `partitions` (-1 where none).
+    ///
+    /// # Errors
+    /// [`Error::Config`] without `group.id`; the coordinator's error otherwise.
+    pub async fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, i64)>, Error> {
+        let admin = super::admin::Admin::new(super::admin::AdminConfig {
+            bootstrap_servers: self.inner.config.bootstrap_servers.clone(),
+            client_id: self.inner.config.client_id.clone(),
+            request_timeout_ms: 30_000,
+        });
+        let found = admin
+            .list_group_offsets(self.inner.group_id()?, Some(partitions))
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(tp, offset, _)| (tp, offset))
+            .collect())
+    }
+
+    /// The offset the next record of `partition` will have, once known.
+    pub fn position(&self, partition: &TopicPartition) -> Option<i64> {
+        self.inner
+            .state()
+            .assigned
+            .get(partition)
+            .and_then(|p| p.consumed_position)
+    }
+
+    /// Moves `partition` to `offset`: the next poll returns records from there.
+    pub fn seek(&self, partition: &TopicPartition, offset: i64) {
+        let mut state = self.inner.state();
+        if let Some(p) = state.assigned.get_mut(partition) {
+            p.fetch_position = Some(offset);
+            p.consumed_position = Some(offset);
+        }
+        state
+            .records
+            .retain(|r| (r.topic.as_str(), r.partition) != (partition.0.as_str(), partition.1));
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+    }
+
+    /// Stops fetching `partitions` until [`Consumer::resume`]; buffered records of them
+    /// are kept.
+    pub fn pause(&self, partitions: &[TopicPartition]) {
+        let mut state = self.inner.state();
+        for tp in partitions {
+            if let Some(p) = state.assigned.get_mut(tp) {
+                p.paused = true;
+            }
+        }
+    }
+
+    /// Fetches `partitions` again.
+    pub fn resume(&self, partitions: &[TopicPartition]) {
+        let mut state = self.inner.state();
+        for tp in partitions {
+            if let Some(p) = state.assigned.get_mut(tp) {
+                p.paused = false;
+            }
+        }
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+    }
+
+    /// Leaves the group (commits first when `enable.auto.commit` is on) and stops. A static
+    /// member (`group.instance.id`) does not send LeaveGroup, so that it can come back
+    /// without a rebalance (KIP-345).
+    ///
+    /// # Errors
+    /// The auto commit's error, if it failed.
+    pub async fn close(&self) -> Result<(), Error> {
+        let _ = self.inner.stop.send(true);
+        let mut result = Ok(());
+        if self.inner.config.enable_auto_commit && self.inner.config.group_id.is_some() {
+            result = self.inner.commit(self.inner.consumed_positions()).await;
+        }
+        let (member_id, subscribed) = {
+            let mut state = self.inner.state();
+            state.closed = true;
+            (
+                state.membership.member_id.clone(),
+                !state.subscription.is_empty(),
+            )
+        };
+        if subscribed && !member_id.is_empty() && self.inner.config.group_instance_id.is_none() {
+            if let (Ok(group), Ok(coordinator)) =
+                (self.inner.group_id(), self.inner.coordinator().await)
+            {
+                let request = LeaveGroupRequest {
+                    group_id: group.to_string(),
+                    member_id: member_id.clone(),
+                    members: vec![leave_group_request::MemberIdentity {
+                        member_id,
+                        group_instance_id: None,
+                        reason: None,
+                    }],
+                };
+                let _ = coordinator.call(request, 0).await;
+            }
+        }
+        self.inner.revoke_without_commit();
+        result
+    }
+}
+
+impl Inner {
+    fn revoke_without_commit(&self) {
+        let revoked: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
+        if !revoked.is_empty() {
+            self.notify(RebalanceEvent::Revoked(revoked));
+        }
+        let mut state = self.state();
+        state.assigned.clear();
+        state.records.clear();
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let _ = self.inner.stop.send(true);
+    }
+}

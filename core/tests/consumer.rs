@@ -1,0 +1,262 @@
+//! The consumer against a real broker (EmbeddedBroker) over real sockets.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tidelog::client::admin::{Admin, AdminConfig, NewTopic};
+use tidelog::client::connection::BrokerConnection;
+use tidelog::client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, RebalanceEvent};
+use tidelog::embedded::{EmbeddedBroker, EmbeddedOptions};
+use tidelog::protocol::compression::Compression;
+use tidelog::protocol::messages::{produce_request, ProduceRequest};
+use tidelog::protocol::records::RecordBatchBuilder;
+
+/// Creates `topic` with `partitions` and writes `per_partition` records ("p<n>-<i>") to each.
+async fn seed(bootstrap: &str, topic: &str, partitions: i32, per_partition: usize) {
+    let admin = Admin::new(AdminConfig::from_pairs([("bootstrap.servers", bootstrap)]).unwrap());
+    let new_topic = NewTopic {
+        name: topic.into(),
+        partitions: Some(partitions),
+        replication_factor: None,
+        configs: Vec::new(),
+    };
+    admin.create_topics(&[new_topic], false).await.unwrap()[0]
+        .1
+        .as_ref()
+        .unwrap();
+    let connection = BrokerConnection::connect(bootstrap, "seed").await.unwrap();
+    for partition in 0..partitions {
+        let mut builder = RecordBatchBuilder::new(Compression::Lz4);
+        for i in 0..per_partition {
+            builder
+                .append(
+                    1_000 + i as i64,
+                    Some(format!("k{i}").as_bytes()),
+                    Some(format!("p{partition}-{i}").as_bytes()),
+                    &[("h", Some(b"v"))],
+                )
+                .unwrap();
+        }
+        let request = ProduceRequest {
+            acks: -1,
+            timeout_ms: 5_000,
+            topic_data: vec![produce_request::TopicProduceData {
+                name: topic.into(),
+                partition_data: vec![produce_request::PartitionProduceData {
+                    index: partition,
+                    records: Some(builder.build().unwrap()),
+                }],
+            }],
+            ..Default::default()
+        };
+        let (_, response) = connection.call(request, 3).await.unwrap();
+        assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+    }
+}
+
+fn consumer(bootstrap: &str, extra: &[(&str, &str)]) -> Consumer {
+    let mut pairs = vec![
+        ("bootstrap.servers", bootstrap),
+        ("auto.offset.reset", "earliest"),
+        ("fetch.max.wait.ms", "50"),
+    ];
+    pairs.extend_from_slice(extra);
+    Consumer::new(ConsumerConfig::from_pairs(pairs).unwrap())
+}
+
+async fn take(consumer: &Consumer, count: usize) -> Vec<ConsumerRecord> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        match consumer.poll(Duration::from_secs(10)).await.unwrap() {
+            Some(record) => out.push(record),
+            None => panic!("only {} of {count} records arrived", out.len()),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
+    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
+    seed(broker.bootstrap_servers(), "events", 2, 500).await;
+    let consumer = consumer(broker.bootstrap_servers(), &[]);
+    consumer.assign(&[("events".into(), 0), ("events".into(), 1)]);
+    let records = take(&consumer, 1000).await;
+    for partition in 0..2 {
+        let mine: Vec<&ConsumerRecord> = records
+            .iter()
+            .filter(|r| r.partition == partition)
+            .collect();
+        assert_eq!(mine.len(), 500);
+        for (i, record) in mine.iter().enumerate() {
+            assert_eq!(record.offset, i as i64);
+            assert_eq!(
+                record.value.as_deref(),
+                Some(format!("p{partition}-{i}").as_bytes())
+            );
+            assert_eq!(record.timestamp_ms, 1_000 + i as i64);
+            assert_eq!(
+                record.headers,
+                vec![("h".to_string(), Some(bytes::Bytes::from_static(b"v")))]
+            );
+        }
+    }
+    assert_eq!(consumer.position(&("events".into(), 0)), Some(500));
+    assert!(consumer
+        .poll(Duration::from_millis(200))
+        .await
+        .unwrap()
+        .is_none());
+
+    consumer.seek(&("events".into(), 1), 490);
+    let again = take(&consumer, 10).await;
+    assert_eq!(
+        again
+            .iter()
+            .map(|r| (r.partition, r.offset))
+            .collect::<Vec<_>>(),
+        (490..500).map(|o| (1, o)).collect::<Vec<_>>()
+    );
+
+    consumer.pause(&[("events".into(), 0)]);
+    consumer.seek(&("events".into(), 0), 0);
+    assert!(
+        consumer
+            .poll(Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "a paused partition is not fetched"
+    );
+    consumer.resume(&[("events".into(), 0)]);
+    assert_eq!(take(&consumer, 1).await[0].offset, 0);
+    consumer.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
+    // Both members join the first generation, so no partition changes hands mid-read
+    // (which, without commits, would rightly deliver some records twice).
+    let settings = vec![("group.initial.rebalance.delay.ms".to_string(), "1000".to_string())];
+    let broker = EmbeddedBroker::start(EmbeddedOptions { settings, ..Default::default() }).unwrap();
+    seed(broker.bootstrap_servers(), "orders", 4, 100).await;
+    let settings = [
+        ("group.id", "billing"),
+        ("enable.auto.commit", "false"),
+        ("heartbeat.interval.ms", "100"),
+        ("session.timeout.ms", "6000"),
+    ];
+    let first = consumer(broker.bootstrap_servers(), &settings);
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    first.set_rebalance_listener(move |event| seen.lock().unwrap().push(event));
+    first.subscribe(&["orders".into()]).unwrap();
+    let second = consumer(broker.bootstrap_servers(), &settings);
+    second.subscribe(&["orders".into()]).unwrap();
+
+    // Both members end up with two partitions each, and together read all 400 records once.
+    let mut seen_offsets = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while seen_offsets.len() < 400 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} records consumed",
+            seen_offsets.len()
+        );
+        for member in [&first, &second] {
+            if let Some(record) = member.poll(Duration::from_millis(50)).await.unwrap() {
+                assert!(
+                    seen_offsets.insert((record.partition, record.offset)),
+                    "consumed twice: {record:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        (first.assignment().len(), second.assignment().len()),
+        (2, 2)
+    );
+    let mut all: Vec<_> = first
+        .assignment()
+        .into_iter()
+        .chain(second.assignment())
+        .collect();
+    all.sort();
+    assert_eq!(
+        all,
+        (0..4)
+            .map(|p| ("orders".to_string(), p))
+            .collect::<Vec<_>>()
+    );
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, RebalanceEvent::Assigned(p) if p.len() == 2)));
+
+    first.commit(None).await.unwrap();
+    second.commit(None).await.unwrap();
+    first.close().await.unwrap();
+    second.close().await.unwrap();
+
+    // A new member of the group starts where the group left off.
+    seed_more(broker.bootstrap_servers(), "orders").await;
+    let third = consumer(broker.bootstrap_servers(), &settings);
+    third.subscribe(&["orders".into()]).unwrap();
+    let next = take(&third, 4).await;
+    assert!(
+        next.iter().all(|r| r.offset == 100),
+        "resumed at the committed offsets: {next:?}"
+    );
+    let committed = third.committed(&[("orders".into(), 0)]).await.unwrap();
+    assert_eq!(committed, vec![(("orders".to_string(), 0), 100)]);
+    third.close().await.unwrap();
+}
+
+/// One more record in each of the 4 partitions of `topic`.
+async fn seed_more(bootstrap: &str, topic: &str) {
+    let connection = BrokerConnection::connect(bootstrap, "seed").await.unwrap();
+    for partition in 0..4 {
+        let mut builder = RecordBatchBuilder::new(Compression::None);
+        builder
+            .append(5_000, Some(b"k"), Some(b"late"), &[])
+            .unwrap();
+        let request = ProduceRequest {
+            acks: -1,
+            timeout_ms: 5_000,
+            topic_data: vec![produce_request::TopicProduceData {
+                name: topic.into(),
+                partition_data: vec![produce_request::PartitionProduceData {
+                    index: partition,
+                    records: Some(builder.build().unwrap()),
+                }],
+            }],
+            ..Default::default()
+        };
+        connection.call(request, 3).await.unwrap();
+    }
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let error = ConsumerConfig::from_pairs([
+        ("bootstrap.servers", "x:1"),
+        ("auto.offset.reset", "sideways"),
+    ])
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("auto.offset.reset"), "{error}");
+    let error = ConsumerConfig::from_pairs([
+        ("bootstrap.servers", "x:1"),
+        ("partition.assignment.strategy", "sticky"),
+    ])
+    .err()
+    .unwrap();
+    assert!(
+        error.to_string().contains("partition.assignment.strategy"),
+        "{error}"
+    );
+    let error = ConsumerConfig::from_pairs([("bootstrap.servers", "x:1"), ("group.idd", "g")])
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("group.idd"), "{error}");
+}
