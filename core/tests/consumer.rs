@@ -136,8 +136,15 @@ async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
 async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
     // Both members join the first generation, so no partition changes hands mid-read
     // (which, without commits, would rightly deliver some records twice).
-    let settings = vec![("group.initial.rebalance.delay.ms".to_string(), "1000".to_string())];
-    let broker = EmbeddedBroker::start(EmbeddedOptions { settings, ..Default::default() }).unwrap();
+    let settings = vec![(
+        "group.initial.rebalance.delay.ms".to_string(),
+        "1000".to_string(),
+    )];
+    let broker = EmbeddedBroker::start(EmbeddedOptions {
+        settings,
+        ..Default::default()
+    })
+    .unwrap();
     seed(broker.bootstrap_servers(), "orders", 4, 100).await;
     let settings = [
         ("group.id", "billing"),

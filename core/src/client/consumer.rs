@@ -600,17 +600,18 @@ impl Inner {
     }
 
     async fn reset_offset(&self, (topic, partition): &TopicPartition) -> Result<i64, Error> {
-        let timestamp =
-            match self.config.auto_offset_reset {
-                OffsetReset::Earliest => -2,
-                OffsetReset::Latest => -1,
-                OffsetReset::None => return Err(Error::Kafka {
+        let timestamp = match self.config.auto_offset_reset {
+            OffsetReset::Earliest => -2,
+            OffsetReset::Latest => -1,
+            OffsetReset::None => {
+                return Err(Error::Kafka {
                     code: ErrorCode::OffsetOutOfRange,
                     message: Some(format!(
                         "{topic}-{partition} has no committed offset and auto.offset.reset is none"
                     )),
-                }),
-            };
+                })
+            }
+        };
         let leader = self.leader(topic, *partition).await?;
         let request = ListOffsetsRequest {
             replica_id: -1,

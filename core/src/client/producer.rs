@@ -177,8 +177,9 @@ fn buffer_full(timeout_ms: u64, config: &ProducerConfig) -> Error {
 
 impl Producer {
     /// Starts a producer. It connects lazily, on the first record; nothing here waits.
-    /// Works inside a tokio runtime (its tasks run there) and outside one (they run on
-    /// the process-wide client runtime).
+    /// Works inside a tokio runtime (its tasks run there, so keep that runtime running
+    /// while the producer is in use) and outside one (they run on the process-wide
+    /// client runtime).
     ///
     /// # Errors
     /// [`Error::Config`] if `config` fails [`ProducerConfig::validate`].
