@@ -288,8 +288,8 @@ impl Producer {
     pub async fn send_async(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
         let shared = self.shared();
         let size = self.check_size(&record)?;
-        let max_block = Duration::from_millis(shared.config.max_block_ms);
-        let deadline = tokio::time::Instant::now() + max_block;
+        // The deadline is only needed once the buffer is full: no clock read per record.
+        let mut deadline = None;
         let mut record = record;
         loop {
             // Registered before trying, so that room freed in between is not missed.
@@ -301,6 +301,8 @@ impl Producer {
                 Err(Refused::Failed(error)) => return Err(error),
                 Err(Refused::BufferFull(returned)) => record = *returned,
             }
+            let max_block = Duration::from_millis(shared.config.max_block_ms);
+            let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + max_block);
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
                 return Err(buffer_full(shared.config.max_block_ms, &shared.config));
             }

@@ -298,7 +298,8 @@ impl TopicState {
         timestamp_ms: i64,
         size: usize,
         forward: Option<Arc<Outcome>>,
-        now: Instant,
+        // When known; otherwise read from the clock, only if a batch must be started.
+        now: Option<Instant>,
     ) -> Result<(Arc<Outcome>, i32, bool), Error> {
         let (partition, mut wake) = self.choose_partition(config, record, size)?;
         let queue = self.queues.entry(partition).or_default();
@@ -312,7 +313,7 @@ impl TopicState {
                 partition,
                 config,
                 outcome,
-                now,
+                now.unwrap_or_else(Instant::now),
             ));
             wake = true;
         }
@@ -447,7 +448,6 @@ impl State {
         if self.buffered + size > config.buffer_memory {
             return Err(Refused::BufferFull(Box::new(record)));
         }
-        let now = Instant::now();
         let timestamp_ms = record.timestamp_ms.unwrap_or_else(now_ms);
         if !self.topics.contains_key(record.topic.as_str()) {
             let name: Arc<str> = record.topic.as_str().into();
@@ -474,7 +474,7 @@ impl State {
                 timestamp_ms,
                 size,
                 outcome: outcome.clone(),
-                enqueued: now,
+                enqueued: Instant::now(),
             });
             self.buffered += size;
             return Ok((DeliveryFuture::new(outcome, 0, timestamp_ms), true));
@@ -487,7 +487,7 @@ impl State {
                 timestamp_ms,
                 size,
                 None,
-                now,
+                None,
             )
             .map_err(Refused::Failed)?;
         self.buffered += size;
@@ -683,7 +683,7 @@ impl State {
                     waiting.timestamp_ms,
                     waiting.size,
                     Some(waiting.outcome.clone()),
-                    now,
+                    Some(now),
                 );
                 if let Err(error) = appended {
                     self.buffered -= waiting.size;
