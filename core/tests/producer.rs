@@ -173,7 +173,7 @@ fn sample_record(topic: &str, i: usize) -> ProducerRecord {
         .with_header("null", None)
         .with_timestamp(1_700_000_000_000 + i as i64);
     // Every tenth record has no key: those are placed by the sticky partitioner.
-    if i % 10 != 0 {
+    if !i.is_multiple_of(10) {
         record = record.with_key(format!("key-{i}"));
     }
     record

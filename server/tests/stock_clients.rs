@@ -49,7 +49,7 @@ fn parse_consumed(output: &str) -> Vec<Consumed> {
 /// The key of record `n`: mostly distinct, with every seventh record on one of five
 /// shared keys.
 fn key_of(n: usize) -> String {
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         format!("hot-{}", n % 5)
     } else {
         format!("key-{n}")

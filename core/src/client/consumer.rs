@@ -21,6 +21,9 @@ use tokio::sync::{watch, Notify};
 /// A (topic, partition).
 pub type TopicPartition = (String, i32);
 
+/// A partition and the offset to fetch it from.
+type PartitionAt = (TopicPartition, i64);
+
 /// Where to start when there is no committed offset (`auto.offset.reset`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetReset {
@@ -664,7 +667,7 @@ impl Inner {
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut by_leader: BTreeMap<String, (Arc<BrokerConnection>, Vec<(TopicPartition, i64)>)> =
+        let mut by_leader: BTreeMap<String, (Arc<BrokerConnection>, Vec<PartitionAt>)> =
             BTreeMap::new();
         for (tp, offset) in wanted {
             let connection = self.leader(&tp.0, tp.1).await?;

@@ -223,7 +223,7 @@ impl Group {
             })
             .collect();
         // Most votes wins; ties go to the first member's preference order.
-        votes.sort_by(|a, b| b.0.cmp(&a.0));
+        votes.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
         votes.first().map(|(_, name)| (*name).clone())
     }
 
