@@ -111,12 +111,7 @@ impl ConsumerConfig {
         for (key, value) in pairs {
             match key {
                 "bootstrap.servers" => {
-                    config.bootstrap_servers = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
+                    config.bootstrap_servers = super::bootstrap_servers(key, value)?
                 }
                 "client.id" => config.client_id = value.into(),
                 "group.id" => {

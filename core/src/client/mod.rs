@@ -34,3 +34,37 @@ pub mod cluster;
 pub mod connection;
 pub mod consumer;
 pub mod producer;
+
+use crate::config::ConfigError;
+use crate::error::Error;
+
+/// Parses `bootstrap.servers` (or any key holding `host:port,host:port`); a `PLAINTEXT://`
+/// prefix is accepted, other security protocols are not supported yet.
+///
+/// # Errors
+/// [`Error::Config`] naming `key` when an entry is not `host:port` or there is none.
+pub(crate) fn bootstrap_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
+    let invalid = |reason: String| -> Error {
+        ConfigError::InvalidValue {
+            key: key.into(),
+            value: value.into(),
+            reason,
+        }
+        .into()
+    };
+    let mut addresses = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let address = item.strip_prefix("PLAINTEXT://").unwrap_or(item);
+        match address
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()))
+        {
+            Some((host, Ok(_))) if !host.is_empty() => addresses.push(address.to_string()),
+            _ => return Err(invalid(format!("`{item}` is not host:port"))),
+        }
+    }
+    if addresses.is_empty() {
+        return Err(invalid("at least one host:port is required".into()));
+    }
+    Ok(addresses)
+}

@@ -45,14 +45,17 @@ impl Server {
     }
 
     fn start_owned(args: Vec<String>) -> Server {
+        let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+        Self::start_logging(&level, args)
+    }
+
+    /// Starts with the broker's `RUST_LOG` set to `level`.
+    fn start_logging(level: &str, args: Vec<String>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidelog"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(&args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -287,28 +290,7 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
 /// [`Server::start`] with the broker's `RUST_LOG` set to `level` instead of the
 /// environment's, e.g. to keep expected warnings out of the test output.
 pub fn start_with_log_level(level: &str, args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tidelog"))
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("RUST_LOG", level)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tidelog binary runs");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let bootstrap = line
-        .trim()
-        .strip_prefix("tidelog listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from tidelog serve: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        bootstrap,
-        args: args.iter().map(|s| s.to_string()).collect(),
-    }
+    Server::start_logging(level, args.iter().map(|s| s.to_string()).collect())
 }
 
 /// Sends SIGTERM and waits up to `timeout` for a clean exit. On failure the broker is

@@ -143,26 +143,6 @@ fn boolean(key: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
-/// `host:port,host:port`; a `PLAINTEXT://` prefix is accepted, other protocols are not
-/// supported yet.
-fn servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
-    let mut addresses = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let address = item.strip_prefix("PLAINTEXT://").unwrap_or(item);
-        let port = address
-            .rsplit_once(':')
-            .map(|(host, port)| (host, port.parse::<u16>()));
-        match port {
-            Some((host, Ok(_))) if !host.is_empty() => addresses.push(address.to_string()),
-            _ => return Err(invalid(key, value, format!("`{item}` is not host:port"))),
-        }
-    }
-    if addresses.is_empty() {
-        return Err(invalid(key, value, "at least one host:port is required"));
-    }
-    Ok(addresses)
-}
-
 impl ProducerConfig {
     /// Defaults for every key, with `bootstrap_servers` (comma-separated `host:port`).
     ///
@@ -170,7 +150,10 @@ impl ProducerConfig {
     /// [`Error::Config`] naming `bootstrap.servers` if an address is not `host:port`.
     pub fn new(bootstrap_servers: &str) -> Result<ProducerConfig, Error> {
         Ok(ProducerConfig {
-            bootstrap_servers: servers("bootstrap.servers", bootstrap_servers)?,
+            bootstrap_servers: crate::client::bootstrap_servers(
+                "bootstrap.servers",
+                bootstrap_servers,
+            )?,
             ..ProducerConfig::defaults()
         })
     }
@@ -223,7 +206,9 @@ impl ProducerConfig {
         let value = value.trim();
         let int_max = i64::from(i32::MAX);
         match key {
-            "bootstrap.servers" => self.bootstrap_servers = servers(key, value)?,
+            "bootstrap.servers" => {
+                self.bootstrap_servers = crate::client::bootstrap_servers(key, value)?
+            }
             "client.id" => self.client_id = value.to_string(),
             "acks" => {
                 self.acks = match value {
