@@ -204,6 +204,12 @@ async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
     second.commit(None).await.unwrap();
     first.close().await.unwrap();
     second.close().await.unwrap();
+    // Closing left the group at once: it is empty well before any session timeout.
+    let admin = Admin::new(
+        AdminConfig::from_pairs([("bootstrap.servers", broker.bootstrap_servers())]).unwrap(),
+    );
+    let described = admin.describe_groups(&["billing".into()]).await.unwrap();
+    assert_eq!(described[0].1.as_ref().unwrap().state, "Empty");
 
     // A new member of the group starts where the group left off.
     seed_more(broker.bootstrap_servers(), "orders").await;

@@ -1,11 +1,18 @@
 //! `tidelog`: the command-line entry point. `tidelog serve` runs a Kafka-compatible broker;
-//! `tidelog api-versions` lists the Kafka APIs it advertises.
+//! `tidelog api-versions` lists the Kafka APIs it advertises; `tidelog produce` and
+//! `tidelog consume` send stdin to a topic and print a topic's records, as kcat does.
 
+mod client_flags;
 mod config_file;
+mod consume;
+mod format;
+mod produce;
 mod serve;
 mod settings;
 
 use clap::{Parser, Subcommand};
+use consume::ConsumeArgs;
+use produce::ProduceArgs;
 use settings::ServeArgs;
 use std::error::Error;
 use std::io::{IsTerminal, Write};
@@ -14,7 +21,8 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
 /// A Kafka-compatible broker and its command-line tools.
 ///
-/// Logs go to stderr; set RUST_LOG to choose what is logged (default: info).
+/// Logs go to stderr; set RUST_LOG to choose what is logged (default: info, or warn for
+/// produce and consume).
 #[derive(Debug, Parser)]
 #[command(name = "tidelog", version, arg_required_else_help = true)]
 struct Cli {
@@ -33,17 +41,36 @@ enum Command {
     /// List the Kafka APIs the broker advertises in ApiVersions: key, name, min and max
     /// version
     ApiVersions,
+    /// Send each line of stdin to a topic as one record, as `kcat -P` does
+    ///
+    /// Empty lines are skipped. Once stdin ends, waits until every record is delivered;
+    /// each record that is not is reported on stderr, and the exit status is then
+    /// non-zero. SIGINT or SIGTERM stops reading and delivers what was read; a second
+    /// one gives up. Logs go to stderr (default level: warn).
+    Produce(ProduceArgs),
+    /// Print a topic's records, as `kcat -C` (or `kcat -G` with -G) does
+    ///
+    /// Without -G, reads every partition of the topic (or the one -p names) from -o.
+    /// With -G, reads what the group assigns and commits the positions reached on exit.
+    /// Runs until -e finds every partition read to its end, -c records are printed, or
+    /// SIGINT or SIGTERM. Logs go to stderr (default level: warn).
+    Consume(ConsumeArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The client commands print data on stdout and only what goes wrong on stderr.
+    let default_level = match cli.command {
+        Command::Produce(_) | Command::Consume(_) => LevelFilter::WARN,
+        Command::Serve(_) | Command::ApiVersions => LevelFilter::INFO,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::builder()
-                .with_default_directive(LevelFilter::INFO.into())
+                .with_default_directive(default_level.into())
                 .from_env_lossy(),
         )
         .init();
@@ -53,6 +80,8 @@ async fn main() -> ExitCode {
         Command::ApiVersions => {
             print_api_versions().map_err(|err| format!("cannot write to stdout: {err}"))
         }
+        Command::Produce(args) => produce::run(args).await,
+        Command::Consume(args) => consume::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1114,7 +1114,8 @@ impl Consumer {
     /// without a rebalance (KIP-345).
     ///
     /// # Errors
-    /// The auto commit's error, if it failed.
+    /// The auto commit's or the LeaveGroup's error, if one failed; the consumer stops
+    /// either way.
     pub async fn close(&self) -> Result<(), Error> {
         let _ = self.inner.stop.send(true);
         let mut result = Ok(());
@@ -1129,28 +1130,49 @@ impl Consumer {
                 !state.subscription.is_empty(),
             )
         };
-        if subscribed && !member_id.is_empty() && self.inner.config.group_instance_id.is_none() {
-            if let (Ok(group), Ok(coordinator)) =
-                (self.inner.group_id(), self.inner.coordinator().await)
-            {
-                let request = LeaveGroupRequest {
-                    group_id: group.to_string(),
-                    member_id: member_id.clone(),
-                    members: vec![leave_group_request::MemberIdentity {
-                        member_id,
-                        group_instance_id: None,
-                        reason: None,
-                    }],
-                };
-                let _ = coordinator.call(request, 0).await;
-            }
-        }
+        let leaving =
+            subscribed && !member_id.is_empty() && self.inner.config.group_instance_id.is_none();
+        let left = if leaving {
+            self.inner.leave_group(member_id).await
+        } else {
+            Ok(())
+        };
         self.inner.revoke_without_commit();
-        result
+        result.and(left)
     }
 }
 
 impl Inner {
+    /// LeaveGroup: v0-2 name the member at the top level, v3+ in a list (KIP-345).
+    async fn leave_group(&self, member_id: String) -> Result<(), Error> {
+        let group = self.group_id()?.to_string();
+        let coordinator = self.coordinator().await?;
+        let version = coordinator.version_for(ApiKey::LeaveGroup, 0)?;
+        let request = if version < 3 {
+            LeaveGroupRequest {
+                group_id: group,
+                member_id,
+                ..Default::default()
+            }
+        } else {
+            LeaveGroupRequest {
+                group_id: group,
+                members: vec![leave_group_request::MemberIdentity {
+                    member_id,
+                    group_instance_id: None,
+                    reason: None,
+                }],
+                ..Default::default()
+            }
+        };
+        let response = coordinator.send(request, version).await?;
+        Error::check(response.error_code, None)?;
+        response
+            .members
+            .iter()
+            .try_for_each(|m| Error::check(m.error_code, None))
+    }
+
     fn revoke_without_commit(&self) {
         let revoked: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
         if !revoked.is_empty() {
