@@ -114,7 +114,10 @@ async fn topics_partitions_and_configs() {
         kind: ResourceType::Topic,
         name: "orders".into(),
     };
-    let configs = admin.describe_configs(std::slice::from_ref(&resource)).await.unwrap();
+    let configs = admin
+        .describe_configs(std::slice::from_ref(&resource))
+        .await
+        .unwrap();
     let retention = configs[0]
         .1
         .as_ref()
@@ -141,7 +144,10 @@ async fn topics_partitions_and_configs() {
         .await
         .unwrap();
     assert!(altered[0].1.is_ok());
-    let configs = admin.describe_configs(std::slice::from_ref(&resource)).await.unwrap();
+    let configs = admin
+        .describe_configs(std::slice::from_ref(&resource))
+        .await
+        .unwrap();
     let entries = configs[0].1.as_ref().unwrap();
     let get = |name: &str| entries.iter().find(|e| e.name == name).unwrap().clone();
     assert_eq!(
