@@ -1,6 +1,7 @@
 //! What `tidelog produce` and `tidelog consume` share: `-X` settings, the bootstrap
 //! servers, and stopping on SIGINT or SIGTERM.
 
+use crate::signals::ShutdownSignals;
 use tokio::sync::watch;
 
 /// Parses a `-X KEY=VALUE` setting (the value may contain `=`).
@@ -42,8 +43,8 @@ pub fn settings<'a>(
 /// # Errors
 /// A message if the handlers cannot be installed.
 pub fn watch_interrupts() -> Result<watch::Receiver<Option<&'static str>>, String> {
-    let mut signals =
-        Signals::install().map_err(|err| format!("cannot install signal handlers: {err}"))?;
+    let mut signals = ShutdownSignals::install()
+        .map_err(|err| format!("cannot install signal handlers: {err}"))?;
     let (sender, receiver) = watch::channel(None);
     tokio::spawn(async move {
         loop {
@@ -54,49 +55,6 @@ pub fn watch_interrupts() -> Result<watch::Receiver<Option<&'static str>>, Strin
         }
     });
     Ok(receiver)
-}
-
-#[cfg(unix)]
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-#[cfg(unix)]
-impl Signals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        }
-    }
-}
-
-#[cfg(not(unix))]
-struct Signals {
-    ctrl_c: tokio::signal::windows::CtrlC,
-}
-
-#[cfg(not(unix))]
-impl Signals {
-    fn install() -> std::io::Result<Self> {
-        Ok(Signals {
-            ctrl_c: tokio::signal::windows::ctrl_c()?,
-        })
-    }
-
-    async fn recv(&mut self) -> &'static str {
-        self.ctrl_c.recv().await;
-        "Ctrl-C"
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod format;
 mod produce;
 mod serve;
 mod settings;
+mod signals;
 
 use clap::{Parser, Subcommand};
 use consume::ConsumeArgs;

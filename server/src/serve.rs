@@ -3,6 +3,7 @@
 use crate::config_file::ConfigFile;
 use crate::error_chain;
 use crate::settings::{describe_flush, ServeArgs};
+use crate::signals::ShutdownSignals;
 use std::io::Write;
 use tidelog::broker::{Broker, BrokerStorage};
 use tracing::{info, warn};
@@ -65,52 +66,5 @@ fn announce(line: &str) {
     let mut stdout = std::io::stdout().lock();
     if let Err(err) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
         warn!("cannot write the listening address to stdout: {err}");
-    }
-}
-
-/// The signals that stop the broker: SIGINT (Ctrl-C) and SIGTERM.
-#[cfg(unix)]
-struct ShutdownSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-#[cfg(unix)]
-impl ShutdownSignals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(ShutdownSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// Waits for the next signal and returns its name.
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        }
-    }
-}
-
-/// Ctrl-C, where there are no Unix signals.
-#[cfg(not(unix))]
-struct ShutdownSignals {
-    ctrl_c: tokio::signal::windows::CtrlC,
-}
-
-#[cfg(not(unix))]
-impl ShutdownSignals {
-    fn install() -> std::io::Result<Self> {
-        Ok(ShutdownSignals {
-            ctrl_c: tokio::signal::windows::ctrl_c()?,
-        })
-    }
-
-    /// Waits for Ctrl-C.
-    async fn recv(&mut self) -> &'static str {
-        self.ctrl_c.recv().await;
-        "Ctrl-C"
     }
 }
