@@ -107,3 +107,80 @@ async fn a_retried_batch_gets_its_original_offset_and_a_gap_is_refused() {
         "no duplicate and nothing from the refused batch"
     );
 }
+
+#[tokio::test]
+async fn the_producer_writes_idempotent_batches_by_default() {
+    use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
+    use tidelog::protocol::messages::{fetch_request, FetchRequest};
+    use tidelog::protocol::records::RecordBatches;
+
+    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
+    let config = ProducerConfig::from_pairs([
+        ("bootstrap.servers", broker.bootstrap_servers()),
+        ("batch.size", "2000"),
+    ])
+    .unwrap();
+    assert!(
+        config.idempotent(),
+        "idempotence is the default, as in Kafka"
+    );
+    let producer = Producer::new(config).unwrap();
+    let deliveries: Vec<_> = (0..300)
+        .map(|i| {
+            producer
+                .send(ProducerRecord::new("seq", format!("value-{i}")).with_partition(0))
+                .unwrap()
+        })
+        .collect();
+    for (i, delivery) in deliveries.into_iter().enumerate() {
+        assert_eq!(delivery.await.unwrap().offset, i as i64);
+    }
+
+    let connection = BrokerConnection::connect(broker.bootstrap_servers(), "check")
+        .await
+        .unwrap();
+    let request = FetchRequest {
+        replica_id: -1,
+        max_bytes: 1 << 20,
+        session_epoch: -1,
+        topics: vec![fetch_request::FetchTopic {
+            topic: "seq".into(),
+            partitions: vec![fetch_request::FetchPartition {
+                partition: 0,
+                fetch_offset: 0,
+                partition_max_bytes: 1 << 20,
+                current_leader_epoch: -1,
+                last_fetched_epoch: -1,
+                log_start_offset: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let response = connection.send(request, 12).await.unwrap();
+    let records = response.responses[0].partitions[0].records.clone().unwrap();
+    let mut expected_sequence = 0;
+    let mut batches = 0;
+    let mut producer_ids = std::collections::BTreeSet::new();
+    for batch in RecordBatches::strict(records) {
+        let batch = batch.unwrap();
+        producer_ids.insert(batch.producer_id());
+        assert_eq!(
+            batch.base_sequence(),
+            expected_sequence,
+            "sequences continue from batch to batch"
+        );
+        assert_eq!(
+            batch.base_sequence() as i64,
+            batch.base_offset(),
+            "one partition, so sequence = offset"
+        );
+        expected_sequence += batch.record_count();
+        batches += 1;
+    }
+    assert_eq!(expected_sequence, 300);
+    assert!(batches > 1, "several batches ({batches})");
+    assert_eq!(producer_ids.len(), 1);
+    assert!(*producer_ids.iter().next().unwrap() >= 0);
+}

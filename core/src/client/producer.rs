@@ -16,12 +16,15 @@
 //! Topics are created on first use where the broker allows it. Records sent before a
 //! topic's metadata is known wait for it, in order.
 //!
-//! Not implemented yet: idempotence and transactions (KIP-98; `enable.idempotence=true`
-//! is accepted but has no effect), splitting a batch the broker rejects as too large,
-//! periodic metadata refresh (`metadata.max.age.ms`), TLS and SASL. Consequences to know:
-//! without idempotence a retry after a lost response can write a batch twice, and with
-//! `max.in.flight.requests.per.connection` > 1 a retried batch can land after batches
-//! sent later to the same partition; use 1 for strict ordering.
+//! Idempotent by default (KIP-98, see `enable.idempotence`): a retried batch keeps its
+//! sequence numbers, and the broker answers a duplicate with the original offset.
+//!
+//! Not implemented yet: transactions, splitting a batch the broker rejects as too large,
+//! periodic metadata refresh (`metadata.max.age.ms`), TLS and SASL, and epoch bumps after
+//! OUT_OF_ORDER_SEQUENCE_NUMBER (KIP-360). Consequence to know: with
+//! `max.in.flight.requests.per.connection` > 1 a retried batch can fail with
+//! OUT_OF_ORDER_SEQUENCE_NUMBER, or (without idempotence) land after batches sent later
+//! to the same partition; use 1 for strict ordering.
 
 mod accumulator;
 mod config;
@@ -185,12 +188,6 @@ impl Producer {
     /// [`Error::Config`] if `config` fails [`ProducerConfig::validate`].
     pub fn new(config: ProducerConfig) -> Result<Producer, Error> {
         config.validate()?;
-        if config.enable_idempotence {
-            tracing::warn!(
-                "enable.idempotence=true is not implemented yet: records are sent without \
-                 producer ids, so retries can duplicate them"
-            );
-        }
         let cluster = Cluster::new(config.bootstrap_servers.clone(), &config.client_id);
         let shared = Arc::new(Shared {
             config,

@@ -82,10 +82,9 @@ impl ProducerStates {
             })
         };
         match self.producers.get(&producer_id) {
-            None => match first {
-                0 => Ok(SequenceCheck::Append),
-                _ => out_of_order(0),
-            },
+            // No state (a new producer, or one whose batches retention removed): any first
+            // sequence is accepted, as Kafka does.
+            None => Ok(SequenceCheck::Append),
             Some(known) if epoch < known.epoch => Err(SequenceError::Fenced {
                 producer_id,
                 epoch,
@@ -191,10 +190,11 @@ mod tests {
     fn sequences_duplicates_gaps_and_epochs() {
         let mut states = ProducerStates::default();
         assert_eq!(states.check(7, 0, 0, 4), Ok(SequenceCheck::Append));
-        assert!(matches!(
-            states.check(7, 0, 3, 4),
-            Err(SequenceError::OutOfOrder { expected: 0, .. })
-        ));
+        assert_eq!(
+            states.check(8, 0, 3, 4),
+            Ok(SequenceCheck::Append),
+            "an unknown producer may start anywhere"
+        );
         states.record(7, 0, 0, 4, 100);
         assert_eq!(
             states.check(7, 0, 0, 4),

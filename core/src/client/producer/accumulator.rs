@@ -135,13 +135,28 @@ impl ProducerBatch {
         Ok(delta)
     }
 
-    /// The batch's bytes, compressing and framing it on first use.
+    /// Whether the batch still has to be built (first send).
+    pub fn is_open(&self) -> bool {
+        matches!(self.contents, Contents::Open(_))
+    }
+
+    pub fn record_count(&self) -> i32 {
+        self.record_count
+    }
+
+    /// The batch's bytes, compressing and framing it on first use; `producer` (id, epoch,
+    /// first sequence) marks it idempotent. Retries resend the same bytes, so the broker
+    /// recognises them as duplicates.
     ///
     /// # Errors
     /// [`Error::Kafka`] (INVALID_RECORD) if the codec fails.
-    pub fn build(&mut self) -> Result<Bytes, Error> {
+    pub fn build(&mut self, producer: Option<(i64, i16, i32)>) -> Result<Bytes, Error> {
         if let Contents::Open(builder) = &mut self.contents {
-            let builder = std::mem::replace(builder, RecordBatchBuilder::new(Default::default()));
+            let mut builder =
+                std::mem::replace(builder, RecordBatchBuilder::new(Default::default()));
+            if let Some((id, epoch, sequence)) = producer {
+                builder = builder.with_producer(id, epoch, sequence);
+            }
             let bytes = builder.build().map_err(|error| Error::Kafka {
                 code: ErrorCode::InvalidRecord,
                 message: Some(format!("cannot build the record batch: {error}")),
@@ -399,6 +414,33 @@ pub(crate) struct State {
     pub closing: bool,
     metadata_in_flight: bool,
     metadata_not_before: Option<Instant>,
+    /// The idempotent producer's id and epoch (KIP-98), once InitProducerId answered.
+    pub identity: Option<(i64, i16)>,
+    /// InitProducerId failed for good: batches are written without idempotence.
+    pub identity_unavailable: bool,
+    /// The next sequence number of each partition, for idempotent batches.
+    sequences: HashMap<(Arc<str>, i32), i32>,
+}
+
+impl State {
+    /// The producer id, epoch and first sequence for a batch about to be built for the
+    /// first time, advancing the partition's sequence past its records.
+    pub fn next_sequence(
+        &mut self,
+        topic: &Arc<str>,
+        partition: i32,
+        records: i32,
+    ) -> Option<(i64, i16, i32)> {
+        let (id, epoch) = self.identity?;
+        let next = self
+            .sequences
+            .entry((topic.clone(), partition))
+            .or_insert(0);
+        let first = *next;
+        // Sequences wrap from i32::MAX to 0 (KIP-98).
+        *next = ((first as i64 + records as i64) % (i32::MAX as i64 + 1)) as i32;
+        Some((id, epoch, first))
+    }
 }
 
 /// Reports `batch` and releases what it held.
@@ -507,6 +549,7 @@ impl State {
             closing,
             metadata_in_flight,
             metadata_not_before,
+            ..
         } = self;
         let delivery_timeout = config.delivery_timeout();
         let force = *flushes > 0 || *closing;

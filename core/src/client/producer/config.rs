@@ -81,10 +81,12 @@ pub struct ProducerConfig {
     /// `max.block.ms`: how long `send_async` waits for `buffer.memory` to free up, in ms.
     /// Default 60000.
     pub max_block_ms: u64,
-    /// `enable.idempotence`: accepted for compatibility, default false. **Idempotence
-    /// (KIP-98 producer ids and sequence numbers) is not implemented yet**: with `true`
-    /// the producer logs a warning and sends exactly as with `false`, so a retry after a
-    /// lost response can still write a record twice.
+    /// `enable.idempotence`: default true, as in Kafka 3.0+. With `acks=all` and at most
+    /// 5 requests in flight (else it is off, see [`ProducerConfig::idempotent`]), batches
+    /// carry a producer id, epoch and per-partition sequence numbers (KIP-98), so a retry
+    /// after a lost response is recognised by the broker instead of written twice. If the
+    /// cluster grants no producer id (InitProducerId fails for good), the producer warns
+    /// and writes without idempotence.
     pub enable_idempotence: bool,
     /// `partitioner`: how records without an explicit partition are placed; librdkafka's
     /// names (`murmur2_random`, `consistent_random`, ...) or `default`. Default
@@ -144,6 +146,16 @@ fn boolean(key: &str, value: &str) -> Result<bool, Error> {
 }
 
 impl ProducerConfig {
+    /// Whether batches are written idempotently (KIP-98): `enable.idempotence` with
+    /// `acks=all` and at most 5 requests in flight, as Kafka requires; otherwise off.
+    pub fn idempotent(&self) -> bool {
+        self.enable_idempotence
+            && self.acks == Acks::All
+            && self.max_in_flight_requests_per_connection <= 5
+    }
+}
+
+impl ProducerConfig {
     /// Defaults for every key, with `bootstrap_servers` (comma-separated `host:port`).
     ///
     /// # Errors
@@ -174,7 +186,7 @@ impl ProducerConfig {
             max_request_size: 1_048_576,
             buffer_memory: 33_554_432,
             max_block_ms: 60_000,
-            enable_idempotence: false,
+            enable_idempotence: true,
             partitioner: Partitioner::Default,
         }
     }
@@ -328,7 +340,7 @@ mod tests {
         assert_eq!(config.max_request_size, 1_048_576);
         assert_eq!(config.buffer_memory, 33_554_432);
         assert_eq!(config.max_block_ms, 60_000);
-        assert!(!config.enable_idempotence);
+        assert!(config.enable_idempotence && config.idempotent());
         assert_eq!(config.partitioner, Partitioner::Default);
         assert_eq!(ProducerConfig::new("a:9092, b:9093").unwrap(), config);
     }

@@ -8,6 +8,7 @@ use super::delivery::Ack;
 use super::Shared;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use crate::protocol::messages::InitProducerIdRequest;
 use crate::protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,6 +24,25 @@ type RequestQueue = mpsc::UnboundedSender<Vec<ProducerBatch>>;
 pub(crate) async fn run(shared: Arc<Shared>) {
     let mut brokers: HashMap<i32, RequestQueue> = HashMap::new();
     loop {
+        // An idempotent producer needs its id before the first batch is built.
+        let wants_identity = {
+            let state = shared.lock();
+            shared.config.idempotent() && state.identity.is_none() && !state.identity_unavailable
+        };
+        if wants_identity {
+            match init_producer_id(&shared).await {
+                Ok(identity) => shared.lock().identity = Some(identity),
+                Err(error) if !error.is_retriable() => {
+                    tracing::warn!(%error, "the cluster does not grant producer ids: writing without idempotence");
+                    shared.lock().identity_unavailable = true;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "InitProducerId failed; retrying");
+                    tokio::time::sleep(shared.config.retry_backoff()).await;
+                    continue;
+                }
+            }
+        }
         let plan = shared
             .lock()
             .plan(&shared.config, &shared.cluster, Instant::now());
@@ -202,7 +222,14 @@ fn build_request(
     let mut kept = Vec::with_capacity(batches.len());
     let mut failed = Vec::new();
     for mut batch in batches {
-        let records = match batch.build() {
+        let producer = if batch.is_open() && shared.config.idempotent() {
+            shared
+                .lock()
+                .next_sequence(&batch.topic, batch.partition, batch.record_count())
+        } else {
+            None
+        };
+        let records = match batch.build(producer) {
             Ok(records) => records,
             Err(error) => {
                 failed.push((batch, error));
@@ -398,4 +425,18 @@ fn settle(
     } else {
         state.complete(batch, Err(error));
     }
+}
+
+/// Asks any broker for a producer id and epoch (InitProducerId, KIP-98).
+async fn init_producer_id(shared: &Shared) -> Result<(i64, i16), Error> {
+    let connection = shared.cluster.any_connection().await?;
+    let request = InitProducerIdRequest {
+        transactional_id: None,
+        transaction_timeout_ms: i32::MAX,
+        producer_id: -1,
+        producer_epoch: -1,
+    };
+    let (_, response) = connection.call(request, 0).await?;
+    Error::check(response.error_code, None)?;
+    Ok((response.producer_id, response.producer_epoch))
 }
