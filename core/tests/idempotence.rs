@@ -184,3 +184,160 @@ async fn the_producer_writes_idempotent_batches_by_default() {
     assert_eq!(producer_ids.len(), 1);
     assert!(*producer_ids.iter().next().unwrap() >= 0);
 }
+
+/// A TCP proxy between clients and the broker that, for the first `drops` Produce
+/// responses after the first one, closes the client's connection instead of forwarding
+/// the response: the broker has appended the batch, but the producer never hears of it
+/// and must retry.
+async fn response_dropping_proxy(
+    listener: tokio::net::TcpListener,
+    broker: std::net::SocketAddr,
+    drops: usize,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let produce_responses = Arc::new(AtomicUsize::new(0));
+    let counter = dropped.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(upstream) = tokio::net::TcpStream::connect(broker).await else {
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut upstream_read, mut upstream_write) = upstream.into_split();
+            // Correlation id -> API key of each request on this connection.
+            let api_of: Arc<Mutex<HashMap<i32, i16>>> = Arc::default();
+            let requests = api_of.clone();
+            tokio::spawn(async move {
+                let mut size = [0u8; 4];
+                while client_read.read_exact(&mut size).await.is_ok() {
+                    let mut frame = vec![0u8; i32::from_be_bytes(size) as usize];
+                    if client_read.read_exact(&mut frame).await.is_err() {
+                        return;
+                    }
+                    let api_key = i16::from_be_bytes([frame[0], frame[1]]);
+                    let correlation_id =
+                        i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                    requests.lock().unwrap().insert(correlation_id, api_key);
+                    if upstream_write.write_all(&size).await.is_err()
+                        || upstream_write.write_all(&frame).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            let (dropped, produce_responses) = (counter.clone(), produce_responses.clone());
+            tokio::spawn(async move {
+                let mut size = [0u8; 4];
+                while upstream_read.read_exact(&mut size).await.is_ok() {
+                    let mut frame = vec![0u8; i32::from_be_bytes(size) as usize];
+                    if upstream_read.read_exact(&mut frame).await.is_err() {
+                        return;
+                    }
+                    let correlation_id =
+                        i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    let is_produce = api_of.lock().unwrap().remove(&correlation_id) == Some(0);
+                    if is_produce {
+                        let n = produce_responses.fetch_add(1, Ordering::SeqCst);
+                        if n >= 1 && dropped.load(Ordering::SeqCst) < drops {
+                            dropped.fetch_add(1, Ordering::SeqCst);
+                            // Dropping both halves closes the client's connection.
+                            return;
+                        }
+                    }
+                    if client_write.write_all(&size).await.is_err()
+                        || client_write.write_all(&frame).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    dropped
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_responses_cause_no_duplicates_and_no_gaps() {
+    use tidelog::broker::{Broker, BrokerOptions, BrokerStorage};
+    use tidelog::client::consumer::{Consumer, ConsumerConfig};
+    use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
+
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_address = proxy.local_addr().unwrap().to_string();
+    // Clients are told the proxy's address, so every connection goes through it.
+    let broker = Broker::start(BrokerOptions {
+        listen: "127.0.0.1:0".into(),
+        advertised_listener: Some(proxy_address.clone()),
+        storage: BrokerStorage::Memory,
+        config: Default::default(),
+    })
+    .await
+    .unwrap();
+    let dropped = response_dropping_proxy(proxy, broker.local_addr(), 5).await;
+
+    let config = ProducerConfig::from_pairs([
+        ("bootstrap.servers", proxy_address.as_str()),
+        ("batch.size", "2000"),
+        ("linger.ms", "1"),
+        ("retry.backoff.ms", "10"),
+    ])
+    .unwrap();
+    let producer = Producer::new(config).unwrap();
+    let count = 3_000;
+    let deliveries: Vec<_> = (0..count)
+        .map(|i| {
+            producer
+                .send(ProducerRecord::new("lossy", format!("value-{i}")).with_partition(0))
+                .unwrap()
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery
+            .await
+            .expect("every record is delivered in the end");
+    }
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        5,
+        "the proxy dropped responses"
+    );
+
+    let consumer = Consumer::new(
+        ConsumerConfig::from_pairs([
+            ("bootstrap.servers", proxy_address.as_str()),
+            ("auto.offset.reset", "earliest"),
+        ])
+        .unwrap(),
+    );
+    consumer.assign(&[("lossy".into(), 0)]);
+    let mut values = Vec::new();
+    while values.len() < count {
+        let record = consumer
+            .poll(std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("records keep coming");
+        assert_eq!(record.offset, values.len() as i64, "offsets are contiguous");
+        values.push(String::from_utf8(record.value.unwrap().to_vec()).unwrap());
+    }
+    assert!(
+        consumer
+            .poll(std::time::Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing beyond the {count} records"
+    );
+    let expected: Vec<String> = (0..count).map(|i| format!("value-{i}")).collect();
+    assert_eq!(values, expected, "each record exactly once, in order");
+    consumer.close().await.unwrap();
+    broker.shutdown().await.unwrap();
+}
