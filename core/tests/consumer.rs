@@ -273,3 +273,50 @@ fn config_errors_name_the_key() {
         .unwrap();
     assert!(error.to_string().contains("group.idd"), "{error}");
 }
+
+#[tokio::test]
+async fn a_pattern_subscription_follows_matching_topics() {
+    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    seed(bootstrap, "metrics-cpu", 2, 10).await;
+    seed(bootstrap, "metrics-disk", 1, 10).await;
+    seed(bootstrap, "orders", 1, 10).await;
+    let consumer = consumer(
+        bootstrap,
+        &[
+            ("group.id", "dashboards"),
+            ("metadata.max.age.ms", "200"),
+            ("heartbeat.interval.ms", "100"),
+        ],
+    );
+    assert!(consumer
+        .subscribe_pattern("(")
+        .unwrap_err()
+        .to_string()
+        .contains("pattern"));
+    consumer.subscribe_pattern("metrics-.*").unwrap();
+    let first = take(&consumer, 30).await;
+    assert!(
+        first.iter().all(|r| r.topic.starts_with("metrics-")),
+        "only matching topics"
+    );
+    let mut assigned = consumer.assignment();
+    assigned.sort();
+    assert_eq!(
+        assigned,
+        vec![
+            ("metrics-cpu".to_string(), 0),
+            ("metrics-cpu".to_string(), 1),
+            ("metrics-disk".to_string(), 0)
+        ]
+    );
+
+    // A topic created later that matches is picked up at the next metadata check.
+    seed(bootstrap, "metrics-net", 1, 5).await;
+    let later = take(&consumer, 5).await;
+    assert!(later.iter().all(|r| r.topic == "metrics-net"), "{later:?}");
+    assert!(consumer
+        .assignment()
+        .contains(&("metrics-net".to_string(), 0)));
+    consumer.close().await.unwrap();
+}

@@ -62,6 +62,9 @@ pub struct ConsumerConfig {
     pub heartbeat_interval_ms: u64,
     /// `max.poll.interval.ms` (ms): the rebalance timeout sent in JoinGroup.
     pub max_poll_interval_ms: i32,
+    /// `metadata.max.age.ms` (ms): how often a pattern subscription looks for new
+    /// matching topics.
+    pub metadata_max_age_ms: u64,
     /// `partition.assignment.strategy`, in order of preference.
     pub assignors: Vec<Assignor>,
 }
@@ -106,6 +109,7 @@ impl ConsumerConfig {
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3_000,
             max_poll_interval_ms: 300_000,
+            metadata_max_age_ms: 300_000,
             assignors: vec![Assignor::Range, Assignor::RoundRobin],
         };
         for (key, value) in pairs {
@@ -152,6 +156,7 @@ impl ConsumerConfig {
                 "session.timeout.ms" => config.session_timeout_ms = number(key, value)?,
                 "heartbeat.interval.ms" => config.heartbeat_interval_ms = number(key, value)?,
                 "max.poll.interval.ms" => config.max_poll_interval_ms = number(key, value)?,
+                "metadata.max.age.ms" => config.metadata_max_age_ms = number(key, value)?,
                 "partition.assignment.strategy" => {
                     config.assignors = value
                         .split(',')
@@ -221,7 +226,10 @@ struct Membership {
 
 #[derive(Default)]
 struct State {
+    /// The subscribed topics; for a pattern subscription, the topics matching it when
+    /// last checked.
     subscription: Vec<String>,
+    pattern: Option<regex::Regex>,
     assigned: BTreeMap<TopicPartition, PartitionState>,
     membership: Membership,
     records: VecDeque<ConsumerRecord>,
@@ -814,6 +822,30 @@ impl Inner {
         Ok(())
     }
 
+    /// Re-reads the topic list and, when the topics matching the pattern changed,
+    /// subscribes to them (a rejoin).
+    async fn match_pattern(&self) -> Result<(), Error> {
+        self.cluster.refresh(None, false).await?;
+        let mut state = self.state();
+        let Some(pattern) = state.pattern.clone() else {
+            return Ok(());
+        };
+        let mut matching: Vec<String> = self
+            .cluster
+            .topics()
+            .into_iter()
+            .filter(|t| !t.is_internal && pattern.is_match(&t.name))
+            .map(|t| t.name)
+            .collect();
+        matching.sort();
+        if matching != state.subscription {
+            tracing::info!(topics = ?matching, "pattern subscription changed");
+            state.subscription = matching;
+            state.membership.needs_join = true;
+        }
+        Ok(())
+    }
+
     async fn heartbeat(&self) -> Result<(), Error> {
         let (member_id, generation) = {
             let state = self.state();
@@ -851,9 +883,20 @@ impl Inner {
 
 async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
     let mut last_auto_commit = tokio::time::Instant::now();
+    let mut last_pattern_check: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             return;
+        }
+        let pattern_due = inner.state().pattern.is_some()
+            && last_pattern_check.is_none_or(|at| {
+                at.elapsed() >= Duration::from_millis(inner.config.metadata_max_age_ms)
+            });
+        if pattern_due {
+            last_pattern_check = Some(tokio::time::Instant::now());
+            if let Err(error) = inner.match_pattern().await {
+                tracing::debug!(%error, "looking for topics matching the pattern failed");
+            }
         }
         let needs_join = {
             let state = inner.state();
@@ -985,7 +1028,29 @@ impl Consumer {
     pub fn subscribe(&self, topics: &[String]) -> Result<(), Error> {
         self.inner.group_id()?;
         let mut state = self.inner.state();
+        state.pattern = None;
         state.subscription = topics.to_vec();
+        state.membership.needs_join = true;
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+        Ok(())
+    }
+
+    /// Joins the group subscribed to every topic whose whole name matches `pattern` (a
+    /// regular expression), as the Java client's `subscribe(Pattern)`: matching topics are
+    /// looked for now and every `metadata.max.age.ms`, and a change rejoins the group.
+    /// Internal topics never match.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `group.id` is not set or `pattern` is not a valid regex.
+    pub fn subscribe_pattern(&self, pattern: &str) -> Result<(), Error> {
+        self.inner.group_id()?;
+        let anchored = format!("^(?:{pattern})$");
+        let regex = regex::Regex::new(&anchored)
+            .map_err(|e| invalid("subscription pattern", pattern, &e.to_string()))?;
+        let mut state = self.inner.state();
+        state.pattern = Some(regex);
+        state.subscription.clear();
         state.membership.needs_join = true;
         drop(state);
         self.inner.wake_fetcher.notify_one();
