@@ -120,6 +120,21 @@ fn io(path: &Path, source: std::io::Error) -> LogError {
 }
 
 impl Segment {
+    /// A segment holding nothing yet over `data`.
+    fn empty(base_offset: i64, data: SegmentData, now_ms: i64) -> Segment {
+        Segment {
+            base_offset,
+            data,
+            size: 0,
+            next_offset: base_offset,
+            index: Vec::new(),
+            bytes_since_index: 0,
+            max_timestamp: -1,
+            max_timestamp_position: None,
+            created_ms: now_ms,
+        }
+    }
+
     /// A new, empty segment.
     pub fn create(dir: Option<&Path>, base_offset: i64, now_ms: i64) -> Result<Segment, LogError> {
         let data = match dir {
@@ -139,17 +154,7 @@ impl Segment {
                 }
             }
         };
-        Ok(Segment {
-            base_offset,
-            data,
-            size: 0,
-            next_offset: base_offset,
-            index: Vec::new(),
-            bytes_since_index: 0,
-            max_timestamp: -1,
-            max_timestamp_position: None,
-            created_ms: now_ms,
-        })
+        Ok(Segment::empty(base_offset, data, now_ms))
     }
 
     /// Opens an existing segment file and rebuilds its in-memory state by walking its
@@ -163,26 +168,15 @@ impl Segment {
         verify: bool,
         now_ms: i64,
     ) -> Result<(Segment, u64), LogError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| io(path, e))?;
-        let file_len = file.metadata().map_err(|e| io(path, e))?.len();
-        let mut segment = Segment {
+        let (file, file_len) = open_file(path)?;
+        let mut segment = Segment::empty(
             base_offset,
-            data: SegmentData::File {
+            SegmentData::File {
                 file: Arc::new(file),
                 path: path.to_path_buf(),
             },
-            size: 0,
-            next_offset: base_offset,
-            index: Vec::new(),
-            bytes_since_index: 0,
-            max_timestamp: -1,
-            max_timestamp_position: None,
-            created_ms: now_ms,
-        };
+            now_ms,
+        );
         let mut position = 0u64;
         while position < file_len {
             let header = match segment.header_at(position, file_len) {
@@ -221,12 +215,7 @@ impl Segment {
     ) -> Result<Segment, LogError> {
         match Self::load_index(path) {
             Some(index) => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| io(path, e))?;
-                let file_len = file.metadata().map_err(|e| io(path, e))?.len();
+                let (file, file_len) = open_file(path)?;
                 if index.last().is_some_and(|e| e.position as u64 >= file_len)
                     || (index.is_empty() && file_len > 0)
                 {
@@ -234,20 +223,16 @@ impl Segment {
                         .map(|(s, _)| s);
                 }
                 let last = index.last().copied();
-                let mut segment = Segment {
+                let mut segment = Segment::empty(
                     base_offset,
-                    data: SegmentData::File {
+                    SegmentData::File {
                         file: Arc::new(file),
                         path: path.to_path_buf(),
                     },
-                    size: 0,
-                    next_offset: base_offset,
-                    index,
-                    bytes_since_index: 0,
-                    max_timestamp: last.map_or(-1, |e| e.max_timestamp_before),
-                    max_timestamp_position: None,
-                    created_ms: now_ms,
-                };
+                    now_ms,
+                );
+                segment.index = index;
+                segment.max_timestamp = last.map_or(-1, |e| e.max_timestamp_before);
                 let mut position = last.map_or(0, |e| e.position as u64);
                 segment.size = position;
                 while let Some(header) = segment.header_at(position, file_len)? {
@@ -520,6 +505,17 @@ impl Segment {
             .map(Some)
             .map_err(|e| corrupt(&self.data.path(), e))
     }
+}
+
+/// Opens an existing segment file for reading and writing, with its length (bytes).
+fn open_file(path: &Path) -> Result<(File, u64), LogError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    let len = file.metadata().map_err(|e| io(path, e))?.len();
+    Ok((file, len))
 }
 
 pub fn corrupt(path: &Path, error: RecordBatchError) -> LogError {
