@@ -24,7 +24,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import kill_9, wait_until
+from conftest import kill_9, tidelog_binary, wait_until
 
 TIMEOUT = 30
 SESSION_TIMEOUT_MS = 6000
@@ -341,6 +341,80 @@ def test_cooperative_sticky_rebalance_when_a_member_leaves(fast_bootstrap):
     assert after[0] - before[0] | after[1] - before[1] == before[2]
     for events, was, now in zip(since_leave, before, after):
         assert [(kind, set(partitions)) for _, kind, partitions in events if partitions] == [("assign", now - was)]
+
+
+@pytest.mark.parametrize("first", ["tidelog", "librdkafka"])
+def test_cooperative_group_shared_by_tidelog_and_librdkafka(fast_bootstrap, first):
+    """A tidelog consumer (`tidelog consume -G`) and a confluent-kafka one share a
+    cooperative-sticky group: whichever joined first leads and assigns, the other's owned
+    partitions are honoured, the owner gives up only the two partitions that move, and the
+    group reads every record exactly once across the handover."""
+    bootstrap = fast_bootstrap
+    topic, group = unique("grp-mixed"), unique("group-mixed")
+    create_topic(bootstrap, topic, 4)
+    delivered = produce(bootstrap, topic, 2_000)
+    lines = []
+
+    def start_tidelog():
+        process = subprocess.Popen(
+            [
+                tidelog_binary(), "consume", "-b", bootstrap, "-G", group, "-f", "%p %o %s\\n",
+                "-X", "partition.assignment.strategy=cooperative-sticky", "-X", "client.id=tidelog-member",
+                "-X", f"session.timeout.ms={SESSION_TIMEOUT_MS}", "-X", "heartbeat.interval.ms=500",
+                "-X", "auto.offset.reset=earliest", "-t", topic,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+        return process
+
+    def tidelog_records():
+        return [(int(p), int(o), v.encode()) for p, o, v in (line.split() for line in list(lines))]
+
+    def assignment_of(client_id):
+        described = describe_group(bootstrap, group)
+        return sorted(
+            tp.partition for m in described.members if m.client_id == client_id for tp in m.assignment.topic_partitions
+        )
+
+    tidelog = member = None
+    try:
+        if first == "tidelog":
+            tidelog = start_tidelog()
+            wait_until(lambda: len(lines) >= 2_000, TIMEOUT, lambda: f"2000 records, have {len(lines)}")
+            assert assignment_of("tidelog-member") == [0, 1, 2, 3]
+            member = Member(bootstrap, group, topic, "librdkafka-member", partition_assignment_strategy="cooperative-sticky")
+        else:
+            member = Member(bootstrap, group, topic, "librdkafka-member", partition_assignment_strategy="cooperative-sticky")
+            wait_consumed([member], 2_000)
+            assert member.assigned() == {0, 1, 2, 3}
+            wait_committed(bootstrap, group, topic, end_offsets(bootstrap, topic, range(4)))
+            tidelog = start_tidelog()
+        wait_until(lambda: len(member.assigned()) == 2, TIMEOUT, lambda: f"librdkafka holding 2, has {member.assigned()}")
+        wait_until(
+            lambda: sorted(assignment_of("tidelog-member") + sorted(member.assigned())) == [0, 1, 2, 3],
+            TIMEOUT,
+            "the group's four partitions shared two and two",
+        )
+        delivered.update(produce(bootstrap, topic, 2_000, start=2_000))
+        wait_consumed([member], 4_000, extra=tidelog_records)
+        check_exactly_once(all_records([member], tidelog_records()), delivered)
+        check_no_errors([member])
+        kinds = [(kind, partitions) for _, kind, partitions in member.events if partitions]
+        if first == "tidelog":
+            # The newcomer was only ever given partitions, never had any taken.
+            assert kinds == [("assign", sorted(member.assigned()))]
+        else:
+            # The owner gave up exactly the two that moved, in one revocation.
+            moved = sorted({0, 1, 2, 3} - member.assigned())
+            assert kinds == [("assign", [0, 1, 2, 3]), ("revoke", moved)]
+    finally:
+        if member is not None:
+            member.stop()
+        if tidelog is not None:
+            tidelog.terminate()
+            assert tidelog.wait(TIMEOUT) == 0
 
 
 # 3: a member killed without leaving is removed when its session times out.

@@ -1,11 +1,12 @@
 //! The consumer: `assign` partitions or `subscribe` to topics in a consumer group (the
-//! classic protocol with client-side `range` / `roundrobin` assignors, eager
-//! rebalancing), fetch in the background into a bounded queue, and hand records out with
+//! classic protocol with client-side `range` / `roundrobin` / `cooperative-sticky`
+//! assignors; rebalancing is cooperative, KIP-429, when every configured assignor supports
+//! it, else eager), fetch in the background into a bounded queue, and hand records out with
 //! [`Consumer::poll`]. Positions start from the group's committed offsets, else from
 //! `auto.offset.reset`; commits are manual ([`Consumer::commit`]) or automatic
 //! (`enable.auto.commit`, every `auto.commit.interval.ms`).
 
-use super::assignor::{self, Assignor};
+use super::assignor::{self, Assignor, Subscription};
 use super::cluster::Cluster;
 use super::connection::BrokerConnection;
 use crate::config::ConfigError;
@@ -13,7 +14,7 @@ use crate::error::{Error, ErrorCode};
 use crate::protocol::messages::*;
 use crate::protocol::records::RecordBatches;
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -163,7 +164,11 @@ impl ConsumerConfig {
                         .filter(|s| !s.trim().is_empty())
                         .map(|name| {
                             Assignor::from_name(name).ok_or_else(|| {
-                                invalid(key, value, "tidelog implements range and roundrobin")
+                                invalid(
+                                    key,
+                                    value,
+                                    "tidelog implements range, roundrobin and cooperative-sticky",
+                                )
                             })
                         })
                         .collect::<Result<_, _>>()?;
@@ -198,11 +203,22 @@ pub struct ConsumerRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
-/// A change of assignment, reported to the rebalance listener.
+/// A change of assignment, reported to the rebalance listener, with the partitions it
+/// concerns. Under eager rebalancing every rebalance revokes the whole assignment and
+/// assigns the new one; under cooperative rebalancing (KIP-429) only the partitions that
+/// move are revoked, and `Assigned` lists only those added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RebalanceEvent {
+    /// The partitions are now this consumer's; fetching starts from their committed
+    /// offsets (or `auto.offset.reset`).
     Assigned(Vec<TopicPartition>),
+    /// The partitions are given up in an orderly way; with `enable.auto.commit` their
+    /// positions were committed just before.
     Revoked(Vec<TopicPartition>),
+    /// The group no longer counts this consumer as their owner (its session expired or
+    /// its generation is stale): another member may already own them, so nothing was
+    /// committed.
+    Lost(Vec<TopicPartition>),
 }
 
 type Listener = Box<dyn Fn(RebalanceEvent) + Send + Sync>;
@@ -222,6 +238,9 @@ struct Membership {
     generation: i32,
     coordinator: Option<Arc<BrokerConnection>>,
     needs_join: bool,
+    /// The coordinator said this member or its generation is gone: its partitions are
+    /// lost, not revoked, at the next join.
+    lost: bool,
 }
 
 #[derive(Default)]
@@ -402,31 +421,111 @@ impl Inner {
             .collect()
     }
 
-    /// Revokes the current assignment (eager rebalancing): commit if auto-commit is on,
-    /// tell the listener, drop buffered records.
-    async fn revoke(&self) {
-        let revoked: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
+    /// Whether rebalancing is cooperative: only when every configured assignor supports
+    /// it, as the Java client decides.
+    fn cooperative(&self) -> bool {
+        self.config.assignors.iter().all(|a| a.is_cooperative())
+    }
+
+    /// Gives up `revoked`: commits their positions if auto-commit is on, tells the
+    /// listener, drops them and their buffered records.
+    async fn revoke(&self, revoked: Vec<TopicPartition>) {
         if revoked.is_empty() {
             return;
         }
         if self.config.enable_auto_commit {
-            if let Err(error) = self.commit(self.consumed_positions()).await {
+            let positions = self
+                .consumed_positions()
+                .into_iter()
+                .filter(|(tp, _)| revoked.contains(tp))
+                .collect();
+            if let Err(error) = self.commit(positions).await {
                 tracing::warn!(%error, "commit before revoking failed");
             }
         }
-        self.notify(RebalanceEvent::Revoked(revoked));
+        self.notify(RebalanceEvent::Revoked(revoked.clone()));
+        self.drop_partitions(&revoked);
+    }
+
+    fn drop_partitions(&self, partitions: &[TopicPartition]) {
         let mut state = self.state();
-        state.assigned.clear();
-        state.records.clear();
+        for tp in partitions {
+            state.assigned.remove(tp);
+        }
+        state.records.retain(|r| {
+            !partitions
+                .iter()
+                .any(|(t, p)| *t == r.topic && *p == r.partition)
+        });
+    }
+
+    /// Drops the whole assignment without committing and tells the listener it is lost.
+    fn lose_assignment(&self) {
+        let lost: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
+        self.state().membership.lost = false;
+        if !lost.is_empty() {
+            self.notify(RebalanceEvent::Lost(lost.clone()));
+            self.drop_partitions(&lost);
+        }
+    }
+
+    /// Another consumer joined with this `group.instance.id` (KIP-345): this one loses its
+    /// partitions and stops taking part in the group; `poll` raises FENCED_INSTANCE_ID.
+    fn fenced(&self) {
+        self.lose_assignment();
+        let mut state = self.state();
+        state.subscription.clear();
+        state.pattern = None;
+        state.membership.member_id.clear();
+        state.error = Some(Error::Kafka {
+            code: ErrorCode::FencedInstanceId,
+            message: Some("another consumer joined with the same group.instance.id".into()),
+        });
+        drop(state);
+        self.arrived.notify_waiters();
+    }
+
+    /// The coordinator no longer knows this member (`forget_member_id`) or its generation:
+    /// rejoin, and treat the partitions as lost.
+    fn membership_lost(&self, forget_member_id: bool) {
+        let mut state = self.state();
+        if forget_member_id {
+            state.membership.member_id.clear();
+        }
+        state.membership.generation = -1;
+        state.membership.lost = true;
+        state.membership.needs_join = true;
     }
 
     /// Joins (or rejoins) the group and takes the assignment SyncGroup hands back.
     async fn join(&self) -> Result<(), Error> {
-        self.revoke().await;
+        if self.state().membership.lost {
+            self.lose_assignment();
+        }
+        let cooperative = self.cooperative();
+        let (subscription, owned) = {
+            let state = self.state();
+            let owned: Vec<TopicPartition> = state.assigned.keys().cloned().collect();
+            (state.subscription.clone(), owned)
+        };
+        // Eager: give up everything before joining. Cooperative: keep what is still
+        // subscribed, and let the assignment say what else moves.
+        let unsubscribed = owned
+            .iter()
+            .filter(|(topic, _)| !cooperative || !subscription.contains(topic))
+            .cloned()
+            .collect();
+        self.revoke(unsubscribed).await;
         let group = self.group_id()?.to_string();
         let coordinator = self.coordinator().await?;
-        let subscription = self.state().subscription.clone();
-        let metadata = assignor::encode_subscription(&subscription);
+        let metadata = {
+            let state = self.state();
+            assignor::encode_subscription(&Subscription {
+                topics: subscription,
+                owned_partitions: state.assigned.keys().cloned().collect(),
+                generation: state.membership.generation,
+            })
+        };
         let protocols: Vec<join_group_request::JoinGroupRequestProtocol> = self
             .config
             .assignors
@@ -452,7 +551,14 @@ impl Inner {
             match ErrorCode::from_code(response.error_code) {
                 // KIP-394: rejoin with the member id the coordinator handed out.
                 Some(ErrorCode::MemberIdRequired) => member_id = response.member_id,
-                Some(ErrorCode::UnknownMemberId) => member_id = String::new(),
+                Some(ErrorCode::UnknownMemberId) => {
+                    member_id = String::new();
+                    self.lose_assignment();
+                }
+                Some(ErrorCode::FencedInstanceId) => {
+                    self.fenced();
+                    return Ok(());
+                }
                 _ => {
                     Error::check(response.error_code, None)?;
                     break response;
@@ -479,22 +585,36 @@ impl Inner {
             state.membership.member_id = joined.member_id.clone();
             state.membership.generation = joined.generation_id;
         }
+        match ErrorCode::from_code(synced.error_code) {
+            Some(ErrorCode::UnknownMemberId) => self.membership_lost(true),
+            Some(ErrorCode::IllegalGeneration) => self.membership_lost(false),
+            _ => {}
+        }
         Error::check(synced.error_code, None)?;
-        let partitions = assignor::decode_assignment(synced.assignment);
+        let partitions: BTreeSet<TopicPartition> = assignor::decode_assignment(synced.assignment)
+            .into_iter()
+            .collect();
+        let owned: BTreeSet<TopicPartition> = self.state().assigned.keys().cloned().collect();
+        // Eager rebalancing revoked everything before joining, so this is empty there.
+        let revoked: Vec<TopicPartition> = owned.difference(&partitions).cloned().collect();
+        let added: Vec<TopicPartition> = partitions.difference(&owned).cloned().collect();
+        self.revoke(revoked.clone()).await;
         {
             let mut state = self.state();
-            state.assigned = partitions
-                .iter()
-                .map(|tp| (tp.clone(), PartitionState::default()))
-                .collect();
-            state.membership.needs_join = false;
+            for tp in &added {
+                state.assigned.insert(tp.clone(), PartitionState::default());
+            }
+            // KIP-429: after revoking, rejoin so the partitions can go to their new owner.
+            state.membership.needs_join = !revoked.is_empty();
         }
         tracing::info!(
             generation = joined.generation_id,
             partitions = partitions.len(),
+            added = added.len(),
+            revoked = revoked.len(),
             "joined group"
         );
-        self.notify(RebalanceEvent::Assigned(partitions));
+        self.notify(RebalanceEvent::Assigned(added));
         self.wake_fetcher.notify_one();
         Ok(())
     }
@@ -509,17 +629,26 @@ impl Inner {
             .as_deref()
             .and_then(Assignor::from_name)
             .unwrap_or(Assignor::Range);
-        let members: BTreeMap<String, Vec<String>> = joined
+        let members: BTreeMap<String, Subscription> = joined
             .members
             .iter()
             .map(|m| {
-                (
-                    m.member_id.clone(),
-                    assignor::decode_subscription(m.metadata.clone()),
-                )
+                let subscription = assignor::decode_subscription(m.metadata.clone())
+                    .unwrap_or_else(|| {
+                        tracing::warn!(member = %m.member_id, "unreadable subscription; nothing assigned to it");
+                        Subscription {
+                            topics: Vec::new(),
+                            owned_partitions: Vec::new(),
+                            generation: -1,
+                        }
+                    });
+                (m.member_id.clone(), subscription)
             })
             .collect();
-        let mut topics: Vec<String> = members.values().flatten().cloned().collect();
+        let mut topics: Vec<String> = members
+            .values()
+            .flat_map(|s| s.topics.iter().cloned())
+            .collect();
         topics.sort();
         topics.dedup();
         let mut partitions = BTreeMap::new();
@@ -533,8 +662,11 @@ impl Inner {
                 }
             }
         }
-        Ok(assignor
-            .assign(&members, &partitions)
+        let mut assignment = assignor.assign(&members, &partitions);
+        if assignor.is_cooperative() {
+            assignor::withhold_transfers(&members, &mut assignment);
+        }
+        Ok(assignment
             .into_iter()
             .map(
                 |(member_id, owned)| sync_group_request::SyncGroupRequestAssignment {
@@ -869,11 +1001,9 @@ impl Inner {
         let (_, response) = self.coordinator().await?.call(request, 0).await?;
         match ErrorCode::from_code(response.error_code) {
             Some(ErrorCode::None) => {}
-            Some(ErrorCode::UnknownMemberId | ErrorCode::FencedInstanceId) => {
-                let mut state = self.state();
-                state.membership.member_id.clear();
-                state.membership.needs_join = true;
-            }
+            Some(ErrorCode::UnknownMemberId) => self.membership_lost(true),
+            Some(ErrorCode::FencedInstanceId) => self.fenced(),
+            Some(ErrorCode::IllegalGeneration) => self.membership_lost(false),
             _ => self.state().membership.needs_join = true,
         }
         self.wake_fetcher.notify_one();
