@@ -15,6 +15,8 @@ use crate::protocol::messages::*;
 use crate::protocol::records::RecordBatches;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -221,7 +223,8 @@ pub enum RebalanceEvent {
     Lost(Vec<TopicPartition>),
 }
 
-type Listener = Box<dyn Fn(RebalanceEvent) + Send + Sync>;
+type Listener =
+    Arc<dyn Fn(RebalanceEvent) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 #[derive(Debug, Clone, Default)]
 struct PartitionState {
@@ -282,14 +285,15 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn notify(&self, event: RebalanceEvent) {
-        if let Some(listener) = self
+    /// Tells the listener and waits until it has handled the event.
+    async fn notify(&self, event: RebalanceEvent) {
+        let listener = self
             .listener
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            listener(event);
+            .clone();
+        if let Some(listener) = listener {
+            listener(event).await;
         }
     }
 
@@ -443,7 +447,7 @@ impl Inner {
                 tracing::warn!(%error, "commit before revoking failed");
             }
         }
-        self.notify(RebalanceEvent::Revoked(revoked.clone()));
+        self.notify(RebalanceEvent::Revoked(revoked.clone())).await;
         self.drop_partitions(&revoked);
     }
 
@@ -460,19 +464,19 @@ impl Inner {
     }
 
     /// Drops the whole assignment without committing and tells the listener it is lost.
-    fn lose_assignment(&self) {
+    async fn lose_assignment(&self) {
         let lost: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
         self.state().membership.lost = false;
         if !lost.is_empty() {
-            self.notify(RebalanceEvent::Lost(lost.clone()));
+            self.notify(RebalanceEvent::Lost(lost.clone())).await;
             self.drop_partitions(&lost);
         }
     }
 
     /// Another consumer joined with this `group.instance.id` (KIP-345): this one loses its
     /// partitions and stops taking part in the group; `poll` raises FENCED_INSTANCE_ID.
-    fn fenced(&self) {
-        self.lose_assignment();
+    async fn fenced(&self) {
+        self.lose_assignment().await;
         let mut state = self.state();
         state.subscription.clear();
         state.pattern = None;
@@ -500,7 +504,7 @@ impl Inner {
     /// Joins (or rejoins) the group and takes the assignment SyncGroup hands back.
     async fn join(&self) -> Result<(), Error> {
         if self.state().membership.lost {
-            self.lose_assignment();
+            self.lose_assignment().await;
         }
         let cooperative = self.cooperative();
         let (subscription, owned) = {
@@ -553,10 +557,10 @@ impl Inner {
                 Some(ErrorCode::MemberIdRequired) => member_id = response.member_id,
                 Some(ErrorCode::UnknownMemberId) => {
                     member_id = String::new();
-                    self.lose_assignment();
+                    self.lose_assignment().await;
                 }
                 Some(ErrorCode::FencedInstanceId) => {
-                    self.fenced();
+                    self.fenced().await;
                     return Ok(());
                 }
                 _ => {
@@ -614,7 +618,7 @@ impl Inner {
             revoked = revoked.len(),
             "joined group"
         );
-        self.notify(RebalanceEvent::Assigned(added));
+        self.notify(RebalanceEvent::Assigned(added)).await;
         self.wake_fetcher.notify_one();
         Ok(())
     }
@@ -1002,7 +1006,7 @@ impl Inner {
         match ErrorCode::from_code(response.error_code) {
             Some(ErrorCode::None) => {}
             Some(ErrorCode::UnknownMemberId) => self.membership_lost(true),
-            Some(ErrorCode::FencedInstanceId) => self.fenced(),
+            Some(ErrorCode::FencedInstanceId) => self.fenced().await,
             Some(ErrorCode::IllegalGeneration) => self.membership_lost(false),
             _ => self.state().membership.needs_join = true,
         }
@@ -1124,16 +1128,35 @@ impl Consumer {
         Consumer { inner }
     }
 
-    /// Sets the rebalance listener, called from the consumer's background task.
+    /// Sets the rebalance listener, called from the consumer's background task; it
+    /// replaces any listener set before.
     pub fn set_rebalance_listener(
         &self,
         listener: impl Fn(RebalanceEvent) + Send + Sync + 'static,
     ) {
+        self.set_rebalance_listener_async(move |event| {
+            listener(event);
+            std::future::ready(())
+        });
+    }
+
+    /// As [`set_rebalance_listener`](Self::set_rebalance_listener), but the consumer
+    /// waits for the future the listener returns before it goes on, as the Java client
+    /// waits for `onPartitionsRevoked`: e.g. so that a callback served on another thread
+    /// can commit the revoked partitions before they go to another member. The
+    /// rebalance (or `close`) does not progress until the future completes.
+    pub fn set_rebalance_listener_async<F>(
+        &self,
+        listener: impl Fn(RebalanceEvent) -> F + Send + Sync + 'static,
+    ) where
+        F: Future<Output = ()> + Send + 'static,
+    {
         *self
             .inner
             .listener
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+            .unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(move |event| Box::pin(listener(event))));
     }
 
     /// Takes these partitions, outside any group rebalancing (positions from the committed
@@ -1332,7 +1355,7 @@ impl Consumer {
         } else {
             Ok(())
         };
-        self.inner.revoke_without_commit();
+        self.inner.revoke_without_commit().await;
         result.and(left)
     }
 }
@@ -1368,10 +1391,10 @@ impl Inner {
             .try_for_each(|m| Error::check(m.error_code, None))
     }
 
-    fn revoke_without_commit(&self) {
+    async fn revoke_without_commit(&self) {
         let revoked: Vec<TopicPartition> = self.state().assigned.keys().cloned().collect();
         if !revoked.is_empty() {
-            self.notify(RebalanceEvent::Revoked(revoked));
+            self.notify(RebalanceEvent::Revoked(revoked)).await;
         }
         let mut state = self.state();
         state.assigned.clear();
