@@ -232,6 +232,9 @@ struct PartitionState {
     fetch_position: Option<i64>,
     /// Next offset `poll` hands out: what a commit stores.
     consumed_position: Option<i64>,
+    /// Set by seeking to the beginning or end: where to start instead of the committed
+    /// offset, once the position is resolved.
+    reset_to: Option<OffsetReset>,
     paused: bool,
 }
 
@@ -684,13 +687,22 @@ impl Inner {
     /// Resolves positions of partitions that have none: the committed offset, else
     /// `auto.offset.reset`.
     async fn resolve_positions(&self) -> Result<(), Error> {
-        let missing: Vec<TopicPartition> = self
+        let (missing, seeking): (Vec<(TopicPartition, Option<OffsetReset>)>, Vec<_>) = self
             .state()
             .assigned
             .iter()
             .filter(|(_, p)| p.fetch_position.is_none())
-            .map(|(tp, _)| tp.clone())
-            .collect();
+            .map(|(tp, p)| (tp.clone(), p.reset_to))
+            .partition(|(_, reset_to)| reset_to.is_none());
+        let missing: Vec<TopicPartition> = missing.into_iter().map(|(tp, _)| tp).collect();
+        for (tp, reset_to) in seeking {
+            let position = self.reset_offset(&tp, reset_to).await?;
+            if let Some(p) = self.state().assigned.get_mut(&tp) {
+                p.fetch_position.get_or_insert(position);
+                p.consumed_position.get_or_insert(position);
+                p.reset_to = None;
+            }
+        }
         if missing.is_empty() {
             return Ok(());
         }
@@ -731,7 +743,7 @@ impl Inner {
         for tp in &missing {
             let position = match found.get(tp) {
                 Some(offset) => *offset,
-                None => self.reset_offset(tp).await?,
+                None => self.reset_offset(tp, None).await?,
             };
             if let Some(p) = self.state().assigned.get_mut(tp) {
                 p.fetch_position.get_or_insert(position);
@@ -741,8 +753,13 @@ impl Inner {
         Ok(())
     }
 
-    async fn reset_offset(&self, (topic, partition): &TopicPartition) -> Result<i64, Error> {
-        let timestamp = match self.config.auto_offset_reset {
+    /// The offset `policy` (else `auto.offset.reset`) starts `partition` at.
+    async fn reset_offset(
+        &self,
+        (topic, partition): &TopicPartition,
+        policy: Option<OffsetReset>,
+    ) -> Result<i64, Error> {
+        let timestamp = match policy.unwrap_or(self.config.auto_offset_reset) {
             OffsetReset::Earliest => -2,
             OffsetReset::Latest => -1,
             OffsetReset::None => {
@@ -754,6 +771,17 @@ impl Inner {
                 })
             }
         };
+        self.offset_at(&(topic.clone(), *partition), timestamp)
+            .await
+    }
+
+    /// ListOffsets for one partition at `timestamp` (ms; -2 earliest, -1 latest): the
+    /// first offset whose timestamp is at or after it, -1 if none.
+    async fn offset_at(
+        &self,
+        (topic, partition): &TopicPartition,
+        timestamp: i64,
+    ) -> Result<i64, Error> {
         let leader = self.leader(topic, *partition).await?;
         let request = ListOffsetsRequest {
             replica_id: -1,
@@ -878,7 +906,7 @@ impl Inner {
                         self.take_records(&tp, requested, data.records.unwrap_or_default())?
                     }
                     Some(ErrorCode::OffsetOutOfRange) => {
-                        let reset = self.reset_offset(&tp).await;
+                        let reset = self.reset_offset(&tp, None).await;
                         let mut state = self.state();
                         match (reset, state.assigned.get_mut(&tp)) {
                             (Ok(offset), Some(p)) if p.fetch_position == Some(requested) => {
@@ -1304,6 +1332,67 @@ impl Consumer {
         self.inner.wake_fetcher.notify_one();
     }
 
+    /// For each (partition, timestamp in ms), the earliest offset whose record timestamp
+    /// is at or after it, or -1 when there is none; as the Java client's
+    /// `offsetsForTimes` (ListOffsets v1+, KIP-79).
+    ///
+    /// # Errors
+    /// The first partition's error (UNKNOWN_TOPIC_OR_PARTITION, a network error...).
+    pub async fn offsets_for_times(
+        &self,
+        partitions: &[(TopicPartition, i64)],
+    ) -> Result<Vec<(TopicPartition, i64)>, Error> {
+        let mut found = Vec::with_capacity(partitions.len());
+        for (tp, timestamp) in partitions {
+            found.push((tp.clone(), self.inner.offset_at(tp, *timestamp).await?));
+        }
+        Ok(found)
+    }
+
+    /// The partition's (log start offset, high watermark) from its leader (ListOffsets
+    /// earliest and latest; the last stable offset instead of the high watermark with
+    /// `read_committed`).
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, network errors.
+    pub async fn watermark_offsets(&self, partition: &TopicPartition) -> Result<(i64, i64), Error> {
+        let low = self.inner.offset_at(partition, -2).await?;
+        let high = self.inner.offset_at(partition, -1).await?;
+        Ok((low, high))
+    }
+
+    /// Moves `partitions` to their first offset (the log start offset), as the Java
+    /// client's `seekToBeginning`; the offset is looked up before the next fetch.
+    pub fn seek_to_beginning(&self, partitions: &[TopicPartition]) {
+        self.seek_to(partitions, OffsetReset::Earliest);
+    }
+
+    /// Moves `partitions` to their end (the high watermark, or the last stable offset
+    /// with `read_committed`), as the Java client's `seekToEnd`.
+    pub fn seek_to_end(&self, partitions: &[TopicPartition]) {
+        self.seek_to(partitions, OffsetReset::Latest);
+    }
+
+    fn seek_to(&self, partitions: &[TopicPartition], reset_to: OffsetReset) {
+        let mut state = self.inner.state();
+        for tp in partitions {
+            if let Some(p) = state.assigned.get_mut(tp) {
+                *p = PartitionState {
+                    reset_to: Some(reset_to),
+                    paused: p.paused,
+                    ..PartitionState::default()
+                };
+            }
+        }
+        state.records.retain(|r| {
+            !partitions
+                .iter()
+                .any(|(t, p)| *t == r.topic && *p == r.partition)
+        });
+        drop(state);
+        self.inner.wake_fetcher.notify_one();
+    }
+
     /// Stops fetching `partitions` until [`Consumer::resume`]; buffered records of them
     /// are kept.
     pub fn pause(&self, partitions: &[TopicPartition]) {
@@ -1357,6 +1446,29 @@ impl Consumer {
         };
         self.inner.revoke_without_commit().await;
         result.and(left)
+    }
+
+    /// Leaves the group and drops the subscription (or the assignment): with
+    /// `enable.auto.commit`, positions are committed and the listener hears `Revoked`
+    /// first. The consumer stays usable: `subscribe` or `assign` again.
+    ///
+    /// # Errors
+    /// The commit's or the LeaveGroup's error; the subscription is dropped either way.
+    pub async fn unsubscribe(&self) -> Result<(), Error> {
+        let owned: Vec<TopicPartition> = self.inner.state().assigned.keys().cloned().collect();
+        self.inner.revoke(owned).await;
+        let (member_id, subscribed) = {
+            let mut state = self.inner.state();
+            let subscribed = !state.subscription.is_empty();
+            state.subscription.clear();
+            state.pattern = None;
+            state.membership.needs_join = false;
+            (std::mem::take(&mut state.membership.member_id), subscribed)
+        };
+        if subscribed && !member_id.is_empty() && self.inner.config.group_instance_id.is_none() {
+            self.inner.leave_group(member_id).await?;
+        }
+        Ok(())
     }
 }
 

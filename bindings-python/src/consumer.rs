@@ -1,0 +1,593 @@
+//! `Consumer`, as confluent-kafka's. Rebalance callbacks (`on_assign`, `on_revoke`,
+//! `on_lost`) run on the thread that calls `poll`, `consume` or `close`, and the
+//! rebalance waits for them (as librdkafka's does), so `on_revoke` can still commit.
+
+use crate::errors;
+use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tidelog::client::consumer::{
+    Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent, TopicPartition as CorePartition,
+};
+use tidelog::error::Error;
+use tokio::sync::{oneshot, Notify};
+
+#[derive(Default)]
+struct Callbacks {
+    on_assign: Option<Py<PyAny>>,
+    on_revoke: Option<Py<PyAny>>,
+    on_lost: Option<Py<PyAny>>,
+}
+
+impl Callbacks {
+    /// The callback for `event`: lost partitions go to `on_revoke` when there is no
+    /// `on_lost`, as in confluent-kafka.
+    fn for_event(&self, event: &RebalanceEvent) -> Option<&Py<PyAny>> {
+        match event {
+            RebalanceEvent::Assigned(_) => self.on_assign.as_ref(),
+            RebalanceEvent::Revoked(_) => self.on_revoke.as_ref(),
+            RebalanceEvent::Lost(_) => self.on_lost.as_ref().or(self.on_revoke.as_ref()),
+        }
+    }
+}
+
+/// Rebalance events waiting for the application's thread, each with the sender that
+/// lets the rebalance go on.
+#[derive(Default)]
+struct Events {
+    queue: Mutex<VecDeque<(RebalanceEvent, oneshot::Sender<()>)>>,
+    arrived: Notify,
+    callbacks: Mutex<Callbacks>,
+}
+
+/// A Kafka consumer configured by a confluent-kafka style dict (`bootstrap.servers`,
+/// `group.id`, `auto.offset.reset`, `enable.auto.commit`, `partition.assignment.strategy`,
+/// ...). Raises `KafkaException(_INVALID_ARG)` naming the key for a bad key or value.
+#[pyclass(module = "tidelog._native", frozen)]
+pub struct Consumer {
+    consumer: Arc<CoreConsumer>,
+    events: Arc<Events>,
+    /// Set while a rebalance callback runs: `assign` then sets positions instead of
+    /// replacing the group's assignment.
+    in_callback: AtomicBool,
+    closed: AtomicBool,
+}
+
+fn partitions_of(list: &[Bound<'_, TopicPartition>]) -> Vec<CorePartition> {
+    list.iter()
+        .map(|tp| {
+            let tp = tp.borrow();
+            (tp.topic.clone(), tp.partition)
+        })
+        .collect()
+}
+
+fn python_list<'py>(
+    py: Python<'py>,
+    partitions: impl IntoIterator<Item = (CorePartition, i64)>,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for ((topic, partition), offset) in partitions {
+        list.append(Bound::new(
+            py,
+            TopicPartition::at(topic, partition, offset),
+        )?)?;
+    }
+    Ok(list)
+}
+
+/// Runs `future` on tidelog's runtime with the GIL released, in slices, so that Ctrl-C
+/// raises `KeyboardInterrupt` while it waits.
+fn wait<T: Send>(py: Python<'_>, future: impl Future<Output = T> + Send) -> PyResult<T> {
+    let mut future = std::pin::pin!(future);
+    loop {
+        let slice = py.detach(|| {
+            tidelog::runtime::handle().block_on(async {
+                tokio::time::timeout(crate::SIGNAL_CHECK, &mut future)
+                    .await
+                    .ok()
+            })
+        });
+        if let Some(done) = slice {
+            return Ok(done);
+        }
+        py.check_signals()?;
+    }
+}
+
+#[pymethods]
+impl Consumer {
+    #[new]
+    #[pyo3(signature = (config = None, **kwargs))]
+    fn new(
+        config: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Consumer> {
+        let py = kwargs.map(|k| k.py()).or(config.map(|c| c.py()));
+        let merged = PyDict::new(py.ok_or_else(|| {
+            errors::invalid_argument("a config dict with bootstrap.servers is required".into())
+        })?);
+        for source in [config, kwargs].into_iter().flatten() {
+            merged.update(source.as_mapping())?;
+        }
+        let (pairs, _) =
+            crate::config_pairs(&merged, &["on_commit", "error_cb", "logger", "stats_cb"])?;
+        let config =
+            ConsumerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(errors::raise)?;
+        let consumer = Arc::new(CoreConsumer::new(config));
+        let events = Arc::new(Events::default());
+        let listener_events = Arc::downgrade(&events);
+        consumer.set_rebalance_listener_async(move |event| {
+            let waiting = listener_events.upgrade().and_then(|events| {
+                let wanted = events
+                    .callbacks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .for_event(&event)
+                    .is_some();
+                wanted.then(|| {
+                    let (done, handled) = oneshot::channel();
+                    events
+                        .queue
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_back((event, done));
+                    events.arrived.notify_one();
+                    handled
+                })
+            });
+            async move {
+                if let Some(handled) = waiting {
+                    let _ = handled.await;
+                }
+            }
+        });
+        Ok(Consumer {
+            consumer,
+            events,
+            in_callback: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Subscribes to `topics` (names; one starting with `^` is a regular expression),
+    /// replacing any subscription. The callbacks take `(consumer, [TopicPartition])`.
+    #[pyo3(signature = (topics, on_assign = None, on_revoke = None, on_lost = None))]
+    fn subscribe(
+        &self,
+        topics: Vec<String>,
+        on_assign: Option<Py<PyAny>>,
+        on_revoke: Option<Py<PyAny>>,
+        on_lost: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        self.check_open()?;
+        *self
+            .events
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Callbacks {
+            on_assign,
+            on_revoke,
+            on_lost,
+        };
+        let result = if topics.iter().any(|t| t.starts_with('^')) {
+            let alternatives: Vec<String> = topics
+                .iter()
+                .map(|t| match t.strip_prefix('^') {
+                    Some(pattern) => format!("(?:{pattern})"),
+                    None => regex::escape(t),
+                })
+                .collect();
+            self.consumer.subscribe_pattern(&alternatives.join("|"))
+        } else {
+            self.consumer.subscribe(&topics)
+        };
+        result.map_err(errors::raise)
+    }
+
+    /// Leaves the group and drops the subscription (on_revoke runs first).
+    fn unsubscribe(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let consumer = slf.get().consumer.clone();
+        Self::serving(slf, async move { consumer.unsubscribe().await })?.map_err(errors::raise)
+    }
+
+    /// Takes `partitions` outside any group rebalancing; a partition's `offset` (if not
+    /// OFFSET_INVALID / OFFSET_STORED) is where reading starts. Called from `on_assign`,
+    /// it only sets those positions, as confluent-kafka's does.
+    fn assign(&self, partitions: Vec<Bound<'_, TopicPartition>>) -> PyResult<()> {
+        self.check_open()?;
+        if !self.in_callback.load(Ordering::Relaxed) {
+            self.consumer.assign(&partitions_of(&partitions));
+        }
+        for tp in &partitions {
+            self.seek_to(&tp.borrow());
+        }
+        Ok(())
+    }
+
+    /// As `assign` from a cooperative `on_assign` callback.
+    fn incremental_assign(&self, partitions: Vec<Bound<'_, TopicPartition>>) -> PyResult<()> {
+        self.assign(partitions)
+    }
+
+    /// Drops the assignment.
+    fn unassign(&self) -> PyResult<()> {
+        self.check_open()?;
+        if !self.in_callback.load(Ordering::Relaxed) {
+            self.consumer.assign(&[]);
+        }
+        Ok(())
+    }
+
+    /// The partitions assigned now, as a list of TopicPartition.
+    fn assignment<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        python_list(
+            py,
+            self.consumer
+                .assignment()
+                .into_iter()
+                .map(|tp| (tp, OFFSET_INVALID)),
+        )
+    }
+
+    /// The next record, an error event (`msg.error()` set), or None after `timeout`
+    /// seconds (None or -1: no limit). Serves rebalance callbacks while it waits.
+    #[pyo3(signature = (timeout = None))]
+    fn poll(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Option<Message>> {
+        let py = slf.py();
+        let this = slf.get();
+        this.check_open()?;
+        let deadline = Instant::now() + crate::timeout(timeout);
+        loop {
+            Self::serve_events(slf)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = left.min(crate::SIGNAL_CHECK);
+            let consumer = &this.consumer;
+            let events = &this.events;
+            let polled = py.detach(|| {
+                tidelog::runtime::handle().block_on(async {
+                    tokio::select! {
+                        polled = consumer.poll(slice) => Some(polled),
+                        _ = events.arrived.notified() => None,
+                    }
+                })
+            });
+            match polled {
+                Some(Ok(Some(record))) => return Message::consumed(py, record).map(Some),
+                Some(Err(error)) => {
+                    let error = errors::kafka_error(py, &error, false)?.unbind();
+                    return Ok(Some(Message::failed(error)));
+                }
+                Some(Ok(None)) if left <= slice => return Ok(None),
+                _ => py.check_signals()?,
+            }
+        }
+    }
+
+    /// Up to `num_messages` records (and error events), waiting at most `timeout` seconds
+    /// (None or -1: no limit) for them.
+    #[pyo3(signature = (num_messages = 1, timeout = None))]
+    fn consume(
+        slf: &Bound<'_, Self>,
+        num_messages: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<Message>> {
+        if !(1..=1_000_000).contains(&num_messages) {
+            return Err(errors::invalid_argument(format!(
+                "num_messages must be between 1 and 1000000, not {num_messages}"
+            )));
+        }
+        let deadline = Instant::now() + crate::timeout(timeout);
+        let mut messages = Vec::with_capacity(num_messages.min(10_000));
+        while messages.len() < num_messages {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match Self::poll(slf, Some(left.as_secs_f64()))? {
+                Some(message) => messages.push(message),
+                None => break,
+            }
+        }
+        Ok(messages)
+    }
+
+    /// Commits offsets: `message`'s offset + 1, the `offsets` list, or (neither) the
+    /// positions of every assigned partition. With `asynchronous=False` it waits and
+    /// returns the committed list of TopicPartition, raising `KafkaException` on failure;
+    /// otherwise it returns None at once.
+    #[pyo3(signature = (message = None, offsets = None, asynchronous = true))]
+    fn commit<'py>(
+        slf: &Bound<'py, Self>,
+        message: Option<PyRef<'py, Message>>,
+        offsets: Option<Vec<Bound<'py, TopicPartition>>>,
+        asynchronous: bool,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let py = slf.py();
+        let this = slf.get();
+        this.check_open()?;
+        let explicit: Option<Vec<(CorePartition, i64)>> = match (message, offsets) {
+            (Some(_), Some(_)) => {
+                return Err(errors::invalid_argument(
+                    "give message or offsets, not both".into(),
+                ))
+            }
+            (Some(message), None) => {
+                let (Some(topic), Some(partition), Some(offset)) =
+                    (message.topic(), message.partition(), message.offset())
+                else {
+                    return Err(errors::invalid_argument(
+                        "the message has no offset to commit".into(),
+                    ));
+                };
+                Some(vec![((topic, partition), offset + 1)])
+            }
+            (None, Some(offsets)) => Some(
+                offsets
+                    .iter()
+                    .map(|tp| {
+                        let tp = tp.borrow();
+                        ((tp.topic.clone(), tp.partition), tp.offset)
+                    })
+                    .collect(),
+            ),
+            (None, None) => None,
+        };
+        let consumer = this.consumer.clone();
+        let committed = explicit.clone();
+        let commit = async move { consumer.commit(committed).await };
+        if asynchronous {
+            tidelog::runtime::handle().spawn(async move {
+                if let Err(error) = commit.await {
+                    tracing::warn!(%error, "asynchronous commit failed");
+                }
+            });
+            return Ok(None);
+        }
+        Self::serving(slf, commit)?.map_err(errors::raise)?;
+        let committed = match explicit {
+            Some(offsets) => offsets,
+            None => this
+                .consumer
+                .assignment()
+                .into_iter()
+                .filter_map(|tp| this.consumer.position(&tp).map(|o| (tp, o)))
+                .collect(),
+        };
+        python_list(py, committed).map(Some)
+    }
+
+    /// The group's committed offsets of `partitions` (OFFSET_INVALID where none), waiting
+    /// up to `timeout` seconds.
+    #[pyo3(signature = (partitions, timeout = None))]
+    fn committed<'py>(
+        &self,
+        py: Python<'py>,
+        partitions: Vec<Bound<'py, TopicPartition>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let wanted = partitions_of(&partitions);
+        let consumer = self.consumer.clone();
+        let limit = crate::timeout(timeout);
+        let found = wait(py, async move {
+            tokio::time::timeout(limit, consumer.committed(&wanted)).await
+        })?
+        .map_err(|_| timed_out("committed", limit))?
+        .map_err(errors::raise)?;
+        python_list(
+            py,
+            found
+                .into_iter()
+                .map(|(tp, offset)| (tp, if offset < 0 { OFFSET_INVALID } else { offset })),
+        )
+    }
+
+    /// The next offset to be consumed for each of `partitions` (OFFSET_INVALID when not
+    /// known yet).
+    fn position<'py>(
+        &self,
+        py: Python<'py>,
+        partitions: Vec<Bound<'py, TopicPartition>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        python_list(
+            py,
+            partitions_of(&partitions).into_iter().map(|tp| {
+                let offset = self.consumer.position(&tp).unwrap_or(OFFSET_INVALID);
+                (tp, offset)
+            }),
+        )
+    }
+
+    /// Moves an assigned partition to `partition.offset` (an offset, OFFSET_BEGINNING or
+    /// OFFSET_END).
+    fn seek(&self, partition: PyRef<'_, TopicPartition>) -> PyResult<()> {
+        self.check_open()?;
+        if partition.offset < OFFSET_BEGINNING {
+            return Err(errors::invalid_argument(format!(
+                "cannot seek to offset {}",
+                partition.offset
+            )));
+        }
+        self.seek_to(&partition);
+        Ok(())
+    }
+
+    /// Stops fetching `partitions` until `resume`.
+    fn pause(&self, partitions: Vec<Bound<'_, TopicPartition>>) {
+        self.consumer.pause(&partitions_of(&partitions));
+    }
+
+    /// Fetches `partitions` again.
+    fn resume(&self, partitions: Vec<Bound<'_, TopicPartition>>) {
+        self.consumer.resume(&partitions_of(&partitions));
+    }
+
+    /// (low, high) watermark offsets of `partition`, asked of its leader, waiting up to
+    /// `timeout` seconds.
+    #[pyo3(signature = (partition, timeout = None, cached = false))]
+    fn get_watermark_offsets(
+        &self,
+        py: Python<'_>,
+        partition: PyRef<'_, TopicPartition>,
+        timeout: Option<f64>,
+        cached: bool,
+    ) -> PyResult<(i64, i64)> {
+        let _ = cached;
+        let tp = (partition.topic.clone(), partition.partition);
+        let consumer = self.consumer.clone();
+        let limit = crate::timeout(timeout);
+        wait(py, async move {
+            tokio::time::timeout(limit, consumer.watermark_offsets(&tp)).await
+        })?
+        .map_err(|_| timed_out("get_watermark_offsets", limit))?
+        .map_err(errors::raise)
+    }
+
+    /// For each partition, whose `offset` holds a timestamp in ms, the earliest offset
+    /// with a timestamp at or after it (-1 when none), waiting up to `timeout` seconds.
+    #[pyo3(signature = (partitions, timeout = None))]
+    fn offsets_for_times<'py>(
+        &self,
+        py: Python<'py>,
+        partitions: Vec<Bound<'py, TopicPartition>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let wanted: Vec<(CorePartition, i64)> = partitions
+            .iter()
+            .map(|tp| {
+                let tp = tp.borrow();
+                ((tp.topic.clone(), tp.partition), tp.offset)
+            })
+            .collect();
+        let consumer = self.consumer.clone();
+        let limit = crate::timeout(timeout);
+        let found = wait(py, async move {
+            tokio::time::timeout(limit, consumer.offsets_for_times(&wanted)).await
+        })?
+        .map_err(|_| timed_out("offsets_for_times", limit))?
+        .map_err(errors::raise)?;
+        python_list(py, found)
+    }
+
+    /// Commits (with `enable.auto.commit`), runs on_revoke, leaves the group and stops.
+    /// Later calls raise `KafkaException(_STATE)`; closing twice is harmless.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        if slf.get().closed.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let consumer = slf.get().consumer.clone();
+        Self::serving(slf, async move { consumer.close().await })?.map_err(errors::raise)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _kind: Option<Bound<'_, PyAny>>,
+        _value: Option<Bound<'_, PyAny>>,
+        _traceback: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        Self::close(slf)?;
+        Ok(false)
+    }
+}
+
+fn timed_out(operation: &str, limit: std::time::Duration) -> PyErr {
+    errors::raise(Error::Timeout {
+        operation: operation.into(),
+        timeout_ms: limit.as_millis() as u64,
+    })
+}
+
+impl Consumer {
+    fn check_open(&self) -> PyResult<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(errors::closed("the consumer"));
+        }
+        Ok(())
+    }
+
+    fn seek_to(&self, tp: &TopicPartition) {
+        let partition = (tp.topic.clone(), tp.partition);
+        match tp.offset {
+            OFFSET_BEGINNING => self.consumer.seek_to_beginning(&[partition]),
+            OFFSET_END => self.consumer.seek_to_end(&[partition]),
+            offset if offset >= 0 => self.consumer.seek(&partition, offset),
+            _ => {}
+        }
+    }
+
+    /// Calls the application's callbacks for queued rebalance events, then lets the
+    /// rebalance go on (also when a callback raised: its exception propagates).
+    fn serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        loop {
+            let next = this
+                .events
+                .queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            let Some((event, done)) = next else {
+                return Ok(());
+            };
+            let callback = this
+                .events
+                .callbacks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .for_event(&event)
+                .map(|c| c.clone_ref(py));
+            let (RebalanceEvent::Assigned(partitions)
+            | RebalanceEvent::Revoked(partitions)
+            | RebalanceEvent::Lost(partitions)) = event;
+            let result = match callback {
+                Some(callback) => {
+                    let list =
+                        python_list(py, partitions.into_iter().map(|tp| (tp, OFFSET_INVALID)))?;
+                    this.in_callback.store(true, Ordering::Relaxed);
+                    let result = callback.call1(py, (slf, list));
+                    this.in_callback.store(false, Ordering::Relaxed);
+                    result
+                }
+                None => Ok(py.None()),
+            };
+            let _ = done.send(());
+            result?;
+        }
+    }
+
+    /// Waits for `future` (GIL released) while serving rebalance callbacks on this
+    /// thread, for operations that may rebalance: commit, unsubscribe, close.
+    fn serving<T: Send + 'static>(
+        slf: &Bound<'_, Self>,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> PyResult<T> {
+        let py = slf.py();
+        let task = tidelog::runtime::handle().spawn(future);
+        let mut task = std::pin::pin!(task);
+        loop {
+            Self::serve_events(slf)?;
+            let events = &slf.get().events;
+            let finished = py.detach(|| {
+                tidelog::runtime::handle().block_on(async {
+                    tokio::select! {
+                        done = &mut task => Some(done),
+                        _ = events.arrived.notified() => None,
+                        _ = tokio::time::sleep(crate::SIGNAL_CHECK) => None,
+                    }
+                })
+            });
+            if let Some(done) = finished {
+                return done.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()));
+            }
+            py.check_signals()?;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! tidelog errors as confluent-kafka's: `KafkaException(KafkaError(code, reason))`, with
+//! the classes defined in `tidelog/error.py`. Broker errors keep their Kafka code; local
+//! failures get librdkafka's negative codes, which confluent-kafka users test against.
+
+use pyo3::exceptions::PyBufferError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use tidelog::error::{Error, ErrorCode};
+
+/// librdkafka's local error codes that tidelog raises.
+pub const TRANSPORT: i32 = -195;
+pub const BAD_MSG: i32 = -199;
+pub const MSG_TIMED_OUT: i32 = -192;
+pub const INVALID_ARG: i32 = -186;
+pub const TIMED_OUT: i32 = -185;
+pub const STATE: i32 = -172;
+pub const UNSUPPORTED_FEATURE: i32 = -165;
+pub const FAIL: i32 = -196;
+
+/// Every Kafka error code tidelog knows: (code, name, retriable, description).
+#[pyfunction]
+pub fn error_codes() -> Vec<(i16, &'static str, bool, &'static str)> {
+    ErrorCode::ALL
+        .iter()
+        .map(|c| (c.code(), c.name(), c.is_retriable(), c.description()))
+        .collect()
+}
+
+static ERROR_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn error_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ERROR_MODULE
+        .get_or_try_init(py, || Ok(py.import("tidelog.error")?.unbind()))
+        .map(|m| m.bind(py))
+}
+
+/// The confluent-kafka code of `error`; `delivery` marks a delivery report, whose
+/// timeout is `_MSG_TIMED_OUT` rather than `_TIMED_OUT`.
+pub fn code_of(error: &Error, delivery: bool) -> i32 {
+    match error {
+        Error::Kafka { code, .. } => i32::from(code.code()),
+        Error::Io { .. } | Error::Disconnected { .. } => TRANSPORT,
+        Error::Decode { .. } | Error::Encode(_) => BAD_MSG,
+        Error::UnsupportedApi { .. } => UNSUPPORTED_FEATURE,
+        Error::Config(_) => INVALID_ARG,
+        Error::Timeout { .. } if delivery => MSG_TIMED_OUT,
+        Error::Timeout { .. } => TIMED_OUT,
+    }
+}
+
+/// A `KafkaError` for `error`, its reason the whole cause chain.
+pub fn kafka_error<'py>(
+    py: Python<'py>,
+    error: &Error,
+    delivery: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = cause.source();
+    }
+    new_error(py, code_of(error, delivery), &reason, error.is_retriable())
+}
+
+fn new_error<'py>(
+    py: Python<'py>,
+    code: i32,
+    reason: &str,
+    retriable: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("retriable", retriable)?;
+    error_module(py)?
+        .getattr("KafkaError")?
+        .call((code, reason), Some(&kwargs))
+}
+
+/// `KafkaException(KafkaError(code, reason))`.
+pub fn exception(py: Python<'_>, code: i32, reason: &str, retriable: bool) -> PyErr {
+    let raised = new_error(py, code, reason, retriable)
+        .and_then(|error| error_module(py)?.getattr("KafkaException")?.call1((error,)));
+    match raised {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(failed) => failed,
+    }
+}
+
+/// `error` raised as a `KafkaException`; a full `buffer.memory` as the `BufferError`
+/// confluent-kafka raises.
+pub fn raise(error: Error) -> PyErr {
+    Python::attach(|py| {
+        if matches!(&error, Error::Timeout { operation, .. } if operation.starts_with("buffer.memory full"))
+        {
+            return PyBufferError::new_err(format!("Local: Queue full ({error})"));
+        }
+        match kafka_error(py, &error, false)
+            .and_then(|e| error_module(py)?.getattr("KafkaException")?.call1((e,)))
+        {
+            Ok(exception) => PyErr::from_value(exception),
+            Err(failed) => failed,
+        }
+    })
+}
+
+/// `KafkaException(_INVALID_ARG)` with `reason`, for bad arguments and config.
+pub fn invalid_argument(reason: String) -> PyErr {
+    Python::attach(|py| exception(py, INVALID_ARG, &reason, false))
+}
+
+/// `KafkaException(_STATE)`: the client is closed.
+pub fn closed(what: &str) -> PyErr {
+    Python::attach(|py| exception(py, STATE, &format!("{what} is closed"), false))
+}

@@ -1,0 +1,328 @@
+//! `Producer`, as confluent-kafka's: `produce` queues a record and returns at once;
+//! delivery callbacks are served on the thread that calls `poll` or `flush`.
+//!
+//! One task per producer awaits the delivery futures of all records (out of order, as
+//! batches complete) and queues their reports for `poll`: no thread or task per record.
+
+use crate::errors;
+use crate::message::Message;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tidelog::client::producer::{
+    DeliveryFuture, Producer as CoreProducer, ProducerConfig, ProducerRecord, RecordMetadata,
+};
+use tidelog::error::Error;
+use tokio::sync::mpsc;
+
+/// What a delivery report needs besides the outcome: the callback and the record as the
+/// application gave it.
+struct Sent {
+    callback: Option<Py<PyAny>>,
+    topic: String,
+    partition: i32,
+    key: Option<Py<PyAny>>,
+    value: Option<Py<PyAny>>,
+    headers: Option<Py<PyAny>>,
+}
+
+type Report = (Result<RecordMetadata, Error>, Sent);
+
+/// Delivery reports waiting for `poll`, and how many records are not yet reported to
+/// the application (queued, in flight, or reported but not served).
+#[derive(Default)]
+struct Reports {
+    ready: Mutex<VecDeque<Report>>,
+    arrived: Condvar,
+    unserved: AtomicUsize,
+}
+
+impl Reports {
+    /// Waits up to `timeout` for reports and takes every one there is.
+    fn take(&self, timeout: Duration) -> VecDeque<Report> {
+        let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut ready, _) = self
+            .arrived
+            .wait_timeout_while(ready, timeout, |r| r.is_empty())
+            .unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *ready)
+    }
+}
+
+/// Awaits every delivery future sent to it and queues the reports; ends once the
+/// producer is gone and every report is in.
+async fn deliver(mut sent: mpsc::UnboundedReceiver<(DeliveryFuture, Sent)>, reports: Arc<Reports>) {
+    let mut pending = FuturesUnordered::new();
+    let mut open = true;
+    while open || !pending.is_empty() {
+        tokio::select! {
+            next = sent.recv(), if open => match next {
+                Some((future, record)) => pending.push(async move { (future.await, record) }),
+                None => open = false,
+            },
+            Some(report) = pending.next(), if !pending.is_empty() => {
+                reports.ready.lock().unwrap_or_else(|p| p.into_inner()).push_back(report);
+                reports.arrived.notify_all();
+            }
+        }
+    }
+}
+
+/// A Kafka producer configured by a confluent-kafka style dict: Kafka keys
+/// (`bootstrap.servers`, `acks`, `linger.ms`, `compression.type`, `enable.idempotence`...)
+/// plus `on_delivery` / `delivery.report.cb`, a default delivery callback
+/// `callback(err: KafkaError | None, msg: Message)`.
+///
+/// Raises `KafkaException(_INVALID_ARG)` naming the key for a bad key or value.
+#[pyclass(module = "tidelog._native")]
+pub struct Producer {
+    producer: CoreProducer,
+    sent: mpsc::UnboundedSender<(DeliveryFuture, Sent)>,
+    reports: Arc<Reports>,
+    default_callback: Option<Py<PyAny>>,
+}
+
+/// `bytes`, `str` (UTF-8 encoded) or None, as record payload.
+fn payload(object: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<bytes::Bytes>> {
+    let Some(object) = object.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(bytes) = object.cast::<PyBytes>() {
+        Ok(Some(bytes::Bytes::copy_from_slice(bytes.as_bytes())))
+    } else if let Ok(text) = object.cast::<PyString>() {
+        Ok(Some(bytes::Bytes::copy_from_slice(
+            text.to_cow()?.as_bytes(),
+        )))
+    } else if let Ok(array) = object.cast::<PyByteArray>() {
+        Ok(Some(bytes::Bytes::from(array.to_vec())))
+    } else {
+        Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{what} must be bytes, str or None, not {}",
+            object.get_type().name()?
+        )))
+    }
+}
+
+/// Headers as a dict or a list of (key, value) pairs; values bytes, str or None.
+fn headers(object: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Option<bytes::Bytes>)>> {
+    let Some(object) = object.filter(|o| !o.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let pairs: Vec<Bound<'_, PyAny>> = if let Ok(dict) = object.cast::<PyDict>() {
+        dict.items().iter().collect()
+    } else {
+        object.try_iter()?.collect::<PyResult<_>>()?
+    };
+    pairs
+        .iter()
+        .map(|pair| {
+            let pair = pair.cast::<PyTuple>().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err("headers must be (key, value) pairs")
+            })?;
+            let key: String = pair.get_item(0)?.extract()?;
+            Ok((key, payload(Some(&pair.get_item(1)?), "a header value")?))
+        })
+        .collect()
+}
+
+#[pymethods]
+impl Producer {
+    #[new]
+    #[pyo3(signature = (config = None, **kwargs))]
+    fn new(
+        config: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Producer> {
+        let py = kwargs.map(|k| k.py()).or(config.map(|c| c.py()));
+        let merged = PyDict::new(py.ok_or_else(|| {
+            errors::invalid_argument("a config dict with bootstrap.servers is required".into())
+        })?);
+        for source in [config, kwargs].into_iter().flatten() {
+            merged.update(source.as_mapping())?;
+        }
+        let (pairs, callables) = crate::config_pairs(
+            &merged,
+            &["on_delivery", "delivery.report.cb", "error_cb", "logger"],
+        )?;
+        let default_callback = callables
+            .into_iter()
+            .filter(|(key, value)| {
+                matches!(key.as_str(), "on_delivery" | "delivery.report.cb") && !value.is_none()
+            })
+            .map(|(_, value)| value.unbind())
+            .next();
+        let config =
+            ProducerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(errors::raise)?;
+        let producer = CoreProducer::new(config).map_err(errors::raise)?;
+        let (sent, receiver) = mpsc::unbounded_channel();
+        let reports = Arc::new(Reports::default());
+        tidelog::runtime::handle().spawn(deliver(receiver, reports.clone()));
+        Ok(Producer {
+            producer,
+            sent,
+            reports,
+            default_callback,
+        })
+    }
+
+    /// Queues a record and returns at once; the delivery report comes to `on_delivery`
+    /// (or `callback`, or the config's `on_delivery`) from `poll` or `flush`.
+    /// `partition=-1` lets the partitioner choose; `timestamp` is ms since the epoch, 0
+    /// for now; `headers` a dict or list of (str, bytes | str | None).
+    ///
+    /// Raises `BufferError` when `buffer.memory` is full (call `poll` to make room),
+    /// `KafkaException` (MSG_SIZE_TOO_LARGE, UNKNOWN_TOPIC_OR_PART for a partition the
+    /// topic does not have, _STATE once closed), `TypeError` for a bad argument type.
+    #[pyo3(signature = (topic, value = None, key = None, partition = -1, on_delivery = None, timestamp = 0, headers = None, callback = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        value: Option<Bound<'_, PyAny>>,
+        key: Option<Bound<'_, PyAny>>,
+        partition: i32,
+        on_delivery: Option<Bound<'_, PyAny>>,
+        timestamp: i64,
+        headers: Option<Bound<'_, PyAny>>,
+        callback: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let record = ProducerRecord {
+            topic: topic.clone(),
+            partition: (partition >= 0).then_some(partition),
+            key: payload(key.as_ref(), "key")?,
+            value: payload(value.as_ref(), "value")?,
+            headers: self::headers(headers.as_ref())?,
+            timestamp_ms: (timestamp > 0).then_some(timestamp),
+        };
+        let callback = on_delivery
+            .or(callback)
+            .filter(|c| !c.is_none())
+            .map(Bound::unbind)
+            .or_else(|| self.default_callback.as_ref().map(|c| c.clone_ref(py)));
+        let delivery = self.producer.send(record).map_err(errors::raise)?;
+        self.reports.unserved.fetch_add(1, Ordering::Relaxed);
+        let sent = Sent {
+            callback,
+            topic,
+            partition,
+            key: key.map(Bound::unbind),
+            value: value.map(Bound::unbind),
+            headers: headers.map(Bound::unbind),
+        };
+        self.sent
+            .send((delivery, sent))
+            .map_err(|_| errors::closed("the producer"))
+    }
+
+    /// Serves delivery callbacks: waits up to `timeout` seconds (None or -1: no limit)
+    /// for reports and calls their callbacks on this thread. Returns how many it served.
+    /// An exception raised by a callback propagates (the other reports stay queued).
+    #[pyo3(signature = (timeout = None))]
+    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let deadline = Instant::now() + crate::timeout(timeout);
+        loop {
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .min(crate::SIGNAL_CHECK);
+            let reports = py.detach(|| self.reports.take(wait));
+            if !reports.is_empty() {
+                return self.serve(py, reports);
+            }
+            if Instant::now() >= deadline {
+                return Ok(0);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Sends everything now and serves delivery callbacks until every record produced so
+    /// far is reported, or `timeout` seconds pass (None or -1: no limit). Returns how many
+    /// records are still unreported (0 when all are).
+    #[pyo3(signature = (timeout = None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let producer = self.producer.clone();
+        tidelog::runtime::handle().spawn(async move { producer.flush().await });
+        let deadline = Instant::now() + crate::timeout(timeout);
+        while self.reports.unserved.load(Ordering::Relaxed) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.poll(py, Some(left.as_secs_f64()))?;
+        }
+        Ok(self.reports.unserved.load(Ordering::Relaxed))
+    }
+
+    /// Records produced and not yet reported to the application (queued, in flight, or
+    /// with a delivery report waiting for `poll`).
+    fn __len__(&self) -> usize {
+        self.reports.unserved.load(Ordering::Relaxed)
+    }
+
+    /// Flushes (no limit unless `timeout` seconds are given) and closes: later `produce`
+    /// calls raise `KafkaException(_STATE)`. Returns the records still unreported.
+    #[pyo3(signature = (timeout = None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let left = self.flush(py, timeout)?;
+        let producer = self.producer.clone();
+        tidelog::runtime::handle().spawn(async move { producer.close().await });
+        Ok(left)
+    }
+}
+
+impl Producer {
+    fn serve(&self, py: Python<'_>, mut reports: VecDeque<Report>) -> PyResult<usize> {
+        let mut served = 0;
+        while let Some((result, sent)) = reports.pop_front() {
+            self.reports.unserved.fetch_sub(1, Ordering::Relaxed);
+            served += 1;
+            let Some(callback) = sent.callback else {
+                continue;
+            };
+            let (error, message) = match result {
+                Ok(metadata) => (
+                    None,
+                    Message::delivered(
+                        metadata.topic,
+                        metadata.partition,
+                        metadata.offset,
+                        metadata.timestamp_ms,
+                        sent.key,
+                        sent.value,
+                        sent.headers,
+                        None,
+                    ),
+                ),
+                Err(error) => {
+                    let error = errors::kafka_error(py, &error, true)?.unbind();
+                    let message = Message::delivered(
+                        sent.topic,
+                        sent.partition,
+                        -1,
+                        -1,
+                        sent.key,
+                        sent.value,
+                        sent.headers,
+                        Some(error.clone_ref(py)),
+                    );
+                    (Some(error), message)
+                }
+            };
+            if let Err(raised) = callback.call1(py, (error, message)) {
+                // Serve the rest later rather than lose them.
+                let mut ready = self.reports.ready.lock().unwrap_or_else(|p| p.into_inner());
+                while let Some(report) = reports.pop_back() {
+                    ready.push_front(report);
+                }
+                return Err(raised);
+            }
+        }
+        Ok(served)
+    }
+}
