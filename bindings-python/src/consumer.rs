@@ -475,11 +475,14 @@ impl Consumer {
     /// Commits (with `enable.auto.commit`), runs on_revoke, leaves the group and stops.
     /// Later calls raise `KafkaException(_STATE)`; closing twice is harmless.
     fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
-        if slf.get().closed.swap(true, Ordering::Relaxed) {
+        if slf.get().closed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let consumer = slf.get().consumer.clone();
-        Self::serving(slf, async move { consumer.close().await })?.map_err(errors::raise)
+        // Marked closed only afterwards: on_revoke may still commit while closing.
+        let closed = Self::serving(slf, async move { consumer.close().await });
+        slf.get().closed.store(true, Ordering::Relaxed);
+        closed?.map_err(errors::raise)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -1429,6 +1429,8 @@ impl Consumer {
         if self.inner.config.enable_auto_commit && self.inner.config.group_id.is_some() {
             result = self.inner.commit(self.inner.consumed_positions()).await;
         }
+        // The listener hears Revoked while still a member, so that it can commit.
+        self.inner.revoke_without_commit().await;
         let (member_id, subscribed) = {
             let mut state = self.inner.state();
             state.closed = true;
@@ -1444,7 +1446,6 @@ impl Consumer {
         } else {
             Ok(())
         };
-        self.inner.revoke_without_commit().await;
         result.and(left)
     }
 
