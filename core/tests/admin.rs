@@ -1,25 +1,23 @@
-//! The admin client against a real broker (EmbeddedBroker) over real sockets.
+//! The admin client against a real broker (an EmbeddedBroker, or the cluster at
+//! `TIDELOG_TEST_BOOTSTRAP`) over real sockets.
 
+#[path = "support/broker.rs"]
+mod broker;
+
+use broker::{eventually, unique_name, TestBroker};
 use tidelog::client::admin::*;
 use tidelog::client::connection::BrokerConnection;
-use tidelog::embedded::{EmbeddedBroker, EmbeddedOptions};
 use tidelog::error::{Error, ErrorCode};
 use tidelog::protocol::compression::Compression;
 use tidelog::protocol::messages::{produce_request, ProduceRequest};
 use tidelog::protocol::records::RecordBatchBuilder;
-
-fn admin(broker: &EmbeddedBroker) -> Admin {
-    Admin::new(
-        AdminConfig::from_pairs([("bootstrap.servers", broker.bootstrap_servers())]).unwrap(),
-    )
-}
 
 fn code<T>(result: &Result<T, Error>) -> Option<ErrorCode> {
     result.as_ref().err().map(Error::code)
 }
 
 /// Creates `topic` and produces `count` records with timestamps 1000, 2000, ... to it.
-async fn produce(bootstrap: &str, topic: &str, count: i64) {
+async fn produce(broker: &TestBroker, topic: &str, count: i64) {
     let mut builder = RecordBatchBuilder::new(Compression::None);
     for i in 0..count {
         builder
@@ -43,28 +41,21 @@ async fn produce(bootstrap: &str, topic: &str, count: i64) {
         }],
         ..Default::default()
     };
-    let admin = Admin::new(AdminConfig::from_pairs([("bootstrap.servers", bootstrap)]).unwrap());
-    let new_topic = NewTopic {
-        name: topic.into(),
-        partitions: Some(1),
-        replication_factor: None,
-        configs: Vec::new(),
-    };
-    admin.create_topics(&[new_topic], false).await.unwrap()[0]
-        .1
-        .as_ref()
+    broker.create_topic(topic, 1, &[]).await;
+    let connection = BrokerConnection::connect(broker.bootstrap_servers(), "test")
+        .await
         .unwrap();
-    let connection = BrokerConnection::connect(bootstrap, "test").await.unwrap();
     let (_, response) = connection.call(request, 3).await.unwrap();
     assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
 }
 
 #[tokio::test]
 async fn topics_partitions_and_configs() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    let admin = admin(&broker);
+    let broker = TestBroker::start();
+    let admin = broker.admin();
+    let name = unique_name("orders");
     let topic = NewTopic {
-        name: "orders".into(),
+        name: name.clone(),
         partitions: Some(3),
         replication_factor: None,
         configs: vec![("retention.ms".into(), "3600000".into())],
@@ -74,7 +65,7 @@ async fn topics_partitions_and_configs() {
             &[
                 topic.clone(),
                 NewTopic {
-                    name: "bad/name".into(),
+                    name: format!("{name}/bad"),
                     ..topic.clone()
                 },
             ],
@@ -87,24 +78,35 @@ async fn topics_partitions_and_configs() {
     let again = admin.create_topics(&[topic], false).await.unwrap();
     assert_eq!(code(&again[0].1), Some(ErrorCode::TopicAlreadyExists));
 
-    let listed = admin.list_topics(false).await.unwrap();
-    assert_eq!(
-        listed
-            .iter()
-            .map(|t| (t.name.as_str(), t.partitions.len()))
-            .collect::<Vec<_>>(),
-        vec![("orders", 3)]
-    );
+    // Of this test's topics, only the valid one exists.
+    let listed = eventually("the new topic is listed", async || {
+        let ours: Vec<(String, usize)> = admin
+            .list_topics(false)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.name.starts_with(&name))
+            .map(|t| (t.name, t.partitions.len()))
+            .collect();
+        (!ours.is_empty()).then_some(ours)
+    })
+    .await;
+    assert_eq!(listed, vec![(name.clone(), 3)]);
     let grown = admin
-        .create_partitions(&[("orders".into(), 5)], false)
+        .create_partitions(&[(name.clone(), 5)], false)
         .await
         .unwrap();
     assert!(grown[0].1.is_ok());
-    let described = admin
-        .describe_topics(&["orders".into(), "missing".into()])
-        .await
-        .unwrap();
-    assert_eq!(described[0].1.as_ref().unwrap().partitions.len(), 5);
+    let missing = unique_name("missing");
+    let described = eventually("5 partitions are described", async || {
+        let described = admin
+            .describe_topics(&[name.clone(), missing.clone()])
+            .await
+            .unwrap();
+        let grown = described[0].1.as_ref().unwrap().partitions.len() == 5;
+        grown.then_some(described)
+    })
+    .await;
     assert_eq!(
         code(&described[1].1),
         Some(ErrorCode::UnknownTopicOrPartition)
@@ -112,7 +114,7 @@ async fn topics_partitions_and_configs() {
 
     let resource = ConfigResource {
         kind: ResourceType::Topic,
-        name: "orders".into(),
+        name: name.clone(),
     };
     let configs = admin
         .describe_configs(std::slice::from_ref(&resource))
@@ -144,11 +146,19 @@ async fn topics_partitions_and_configs() {
         .await
         .unwrap();
     assert!(altered[0].1.is_ok());
-    let configs = admin
-        .describe_configs(std::slice::from_ref(&resource))
-        .await
-        .unwrap();
-    let entries = configs[0].1.as_ref().unwrap();
+    // Both changes are applied together, so once one is described, so is the other.
+    let entries = eventually("the altered configs are described", async || {
+        let configs = admin
+            .describe_configs(std::slice::from_ref(&resource))
+            .await
+            .unwrap();
+        let entries = configs.into_iter().next().unwrap().1.unwrap();
+        let compact = entries
+            .iter()
+            .any(|e| e.name == "cleanup.policy" && e.value.as_deref() == Some("compact"));
+        compact.then_some(entries)
+    })
+    .await;
     let get = |name: &str| entries.iter().find(|e| e.name == name).unwrap().clone();
     assert_eq!(
         (
@@ -180,18 +190,26 @@ async fn topics_partitions_and_configs() {
     assert_eq!(cluster.brokers.len(), 1);
     assert_eq!(cluster.brokers[0].address(), broker.bootstrap_servers());
 
-    let deleted = admin.delete_topics(&["orders".into()]).await.unwrap();
+    let deleted = admin
+        .delete_topics(std::slice::from_ref(&name))
+        .await
+        .unwrap();
     assert!(deleted[0].1.is_ok());
-    assert!(admin.list_topics(false).await.unwrap().is_empty());
+    eventually("the deleted topic is no longer listed", async || {
+        let listed = admin.list_topics(false).await.unwrap();
+        (!listed.iter().any(|t| t.name == name)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn offsets_by_time_and_delete_records() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    let admin = admin(&broker);
-    produce(broker.bootstrap_servers(), "events", 10).await;
+    let broker = TestBroker::start();
+    let admin = broker.admin();
+    let topic = unique_name("events");
+    produce(&broker, &topic, 10).await;
     let offsets = admin
-        .list_offsets(&[("events".into(), 0, OffsetSpec::Earliest)])
+        .list_offsets(&[(topic.clone(), 0, OffsetSpec::Earliest)])
         .await
         .unwrap();
     assert_eq!(offsets[0].1.as_ref().unwrap().0, 0);
@@ -201,13 +219,13 @@ async fn offsets_by_time_and_delete_records() {
         (OffsetSpec::MaxTimestamp, 9),
     ] {
         let found = admin
-            .list_offsets(&[("events".into(), 0, spec)])
+            .list_offsets(&[(topic.clone(), 0, spec)])
             .await
             .unwrap();
         assert_eq!(found[0].1.as_ref().unwrap().0, expected, "{spec:?}");
     }
     let missing = admin
-        .list_offsets(&[("events".into(), 7, OffsetSpec::Latest)])
+        .list_offsets(&[(topic.clone(), 7, OffsetSpec::Latest)])
         .await
         .unwrap();
     assert_eq!(
@@ -216,17 +234,17 @@ async fn offsets_by_time_and_delete_records() {
     );
 
     let low = admin
-        .delete_records(&[("events".into(), 0, 6)])
+        .delete_records(&[(topic.clone(), 0, 6)])
         .await
         .unwrap();
     assert_eq!(*low[0].1.as_ref().unwrap(), 6);
     let earliest = admin
-        .list_offsets(&[("events".into(), 0, OffsetSpec::Earliest)])
+        .list_offsets(&[(topic.clone(), 0, OffsetSpec::Earliest)])
         .await
         .unwrap();
     assert_eq!(earliest[0].1.as_ref().unwrap().0, 6);
     let too_far = admin
-        .delete_records(&[("events".into(), 0, 99)])
+        .delete_records(&[(topic.clone(), 0, 99)])
         .await
         .unwrap();
     assert_eq!(code(&too_far[0].1), Some(ErrorCode::OffsetOutOfRange));
@@ -234,24 +252,23 @@ async fn offsets_by_time_and_delete_records() {
 
 #[tokio::test]
 async fn group_offsets_listing_and_deletion() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    let admin = admin(&broker);
-    produce(broker.bootstrap_servers(), "events", 3).await;
+    let broker = TestBroker::start();
+    let admin = broker.admin();
+    let topic = unique_name("events");
+    produce(&broker, &topic, 3).await;
+    let group = unique_name("reporting");
     let set = admin
-        .alter_group_offsets("reporting", &[("events".into(), 0, 2)])
+        .alter_group_offsets(&group, &[(topic.clone(), 0, 2)])
         .await
         .unwrap();
-    assert!(set[0].1.is_ok());
-    let committed = admin.list_group_offsets("reporting", None).await.unwrap();
+    assert!(set[0].1.is_ok(), "{set:?}");
+    let committed = admin.list_group_offsets(&group, None).await.unwrap();
     assert_eq!(
         committed,
-        vec![(("events".to_string(), 0), 2, Some(String::new()))]
+        vec![((topic.clone(), 0), 2, Some(String::new()))]
     );
     let partial = admin
-        .list_group_offsets(
-            "reporting",
-            Some(&[("events".into(), 0), ("events".into(), 1)]),
-        )
+        .list_group_offsets(&group, Some(&[(topic.clone(), 0), (topic.clone(), 1)]))
         .await
         .unwrap();
     assert_eq!(
@@ -262,21 +279,22 @@ async fn group_offsets_listing_and_deletion() {
         vec![(0, 2), (1, -1)]
     );
 
-    let groups = admin.list_groups(&[]).await.unwrap();
+    let ours = |groups: Vec<GroupListing>| -> Vec<GroupListing> {
+        groups.into_iter().filter(|g| g.group_id == group).collect()
+    };
     assert_eq!(
-        groups,
+        ours(admin.list_groups(&[]).await.unwrap()),
         vec![GroupListing {
-            group_id: "reporting".into(),
+            group_id: group.clone(),
             protocol_type: String::new(),
             state: "Empty".into()
         }]
     );
-    assert!(admin
-        .list_groups(&["Stable".into()])
+    assert!(ours(admin.list_groups(&["Stable".into()]).await.unwrap()).is_empty());
+    let described = admin
+        .describe_groups(std::slice::from_ref(&group))
         .await
-        .unwrap()
-        .is_empty());
-    let described = admin.describe_groups(&["reporting".into()]).await.unwrap();
+        .unwrap();
     let description = described[0].1.as_ref().unwrap();
     assert_eq!(
         (description.state.as_str(), description.members.len()),
@@ -284,13 +302,13 @@ async fn group_offsets_listing_and_deletion() {
     );
 
     let deleted = admin
-        .delete_groups(&["reporting".into(), "nobody".into()])
+        .delete_groups(&[group.clone(), unique_name("nobody")])
         .await
         .unwrap();
     assert!(deleted[0].1.is_ok());
     assert_eq!(code(&deleted[1].1), Some(ErrorCode::GroupIdNotFound));
     assert!(admin
-        .list_group_offsets("reporting", None)
+        .list_group_offsets(&group, None)
         .await
         .unwrap()
         .is_empty());

@@ -1,29 +1,24 @@
-//! The consumer against a real broker (EmbeddedBroker) over real sockets.
+//! The consumer against a real broker (an EmbeddedBroker, or the cluster at
+//! `TIDELOG_TEST_BOOTSTRAP`) over real sockets.
 
+#[path = "support/broker.rs"]
+mod broker;
+
+use broker::{eventually, unique_name, TestBroker};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use tidelog::client::admin::{Admin, AdminConfig, NewTopic};
 use tidelog::client::connection::BrokerConnection;
 use tidelog::client::consumer::{Consumer, ConsumerConfig, ConsumerRecord, RebalanceEvent};
-use tidelog::embedded::{EmbeddedBroker, EmbeddedOptions};
 use tidelog::protocol::compression::Compression;
 use tidelog::protocol::messages::{produce_request, ProduceRequest};
 use tidelog::protocol::records::RecordBatchBuilder;
 
 /// Creates `topic` with `partitions` and writes `per_partition` records ("p<n>-<i>") to each.
-async fn seed(bootstrap: &str, topic: &str, partitions: i32, per_partition: usize) {
-    let admin = Admin::new(AdminConfig::from_pairs([("bootstrap.servers", bootstrap)]).unwrap());
-    let new_topic = NewTopic {
-        name: topic.into(),
-        partitions: Some(partitions),
-        replication_factor: None,
-        configs: Vec::new(),
-    };
-    admin.create_topics(&[new_topic], false).await.unwrap()[0]
-        .1
-        .as_ref()
+async fn seed(broker: &TestBroker, topic: &str, partitions: i32, per_partition: usize) {
+    broker.create_topic(topic, partitions, &[]).await;
+    let connection = BrokerConnection::connect(broker.bootstrap_servers(), "seed")
+        .await
         .unwrap();
-    let connection = BrokerConnection::connect(bootstrap, "seed").await.unwrap();
     for partition in 0..partitions {
         let mut builder = RecordBatchBuilder::new(Compression::Lz4);
         for i in 0..per_partition {
@@ -76,10 +71,11 @@ async fn take(consumer: &Consumer, count: usize) -> Vec<ConsumerRecord> {
 
 #[tokio::test]
 async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    seed(broker.bootstrap_servers(), "events", 2, 500).await;
+    let broker = TestBroker::start();
+    let topic = unique_name("events");
+    seed(&broker, &topic, 2, 500).await;
     let consumer = consumer(broker.bootstrap_servers(), &[]);
-    consumer.assign(&[("events".into(), 0), ("events".into(), 1)]);
+    consumer.assign(&[(topic.clone(), 0), (topic.clone(), 1)]);
     let records = take(&consumer, 1000).await;
     for partition in 0..2 {
         let mine: Vec<&ConsumerRecord> = records
@@ -100,14 +96,14 @@ async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
             );
         }
     }
-    assert_eq!(consumer.position(&("events".into(), 0)), Some(500));
+    assert_eq!(consumer.position(&(topic.clone(), 0)), Some(500));
     assert!(consumer
         .poll(Duration::from_millis(200))
         .await
         .unwrap()
         .is_none());
 
-    consumer.seek(&("events".into(), 1), 490);
+    consumer.seek(&(topic.clone(), 1), 490);
     let again = take(&consumer, 10).await;
     assert_eq!(
         again
@@ -117,8 +113,8 @@ async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
         (490..500).map(|o| (1, o)).collect::<Vec<_>>()
     );
 
-    consumer.pause(&[("events".into(), 0)]);
-    consumer.seek(&("events".into(), 0), 0);
+    consumer.pause(&[(topic.clone(), 0)]);
+    consumer.seek(&(topic.clone(), 0), 0);
     assert!(
         consumer
             .poll(Duration::from_millis(300))
@@ -127,27 +123,19 @@ async fn assigned_partitions_are_read_in_order_and_seek_and_pause_work() {
             .is_none(),
         "a paused partition is not fetched"
     );
-    consumer.resume(&[("events".into(), 0)]);
+    consumer.resume(&[(topic.clone(), 0)]);
     assert_eq!(take(&consumer, 1).await[0].offset, 0);
     consumer.close().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
-    // Both members join the first generation, so no partition changes hands mid-read
-    // (which, without commits, would rightly deliver some records twice).
-    let settings = vec![(
-        "group.initial.rebalance.delay.ms".to_string(),
-        "1000".to_string(),
-    )];
-    let broker = EmbeddedBroker::start(EmbeddedOptions {
-        settings,
-        ..Default::default()
-    })
-    .unwrap();
-    seed(broker.bootstrap_servers(), "orders", 4, 100).await;
+    let broker = TestBroker::start();
+    let topic = unique_name("orders");
+    seed(&broker, &topic, 4, 100).await;
+    let group = unique_name("billing");
     let settings = [
-        ("group.id", "billing"),
+        ("group.id", group.as_str()),
         ("enable.auto.commit", "false"),
         ("heartbeat.interval.ms", "100"),
         ("session.timeout.ms", "6000"),
@@ -156,9 +144,16 @@ async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = events.clone();
     first.set_rebalance_listener(move |event| seen.lock().unwrap().push(event));
-    first.subscribe(&["orders".into()]).unwrap();
+    first.subscribe(std::slice::from_ref(&topic)).unwrap();
     let second = consumer(broker.bootstrap_servers(), &settings);
-    second.subscribe(&["orders".into()]).unwrap();
+    second.subscribe(std::slice::from_ref(&topic)).unwrap();
+    // Neither reads before both hold their share, so no partition changes hands mid-read
+    // (which, without commits, would rightly deliver some records twice).
+    eventually("each member holds two partitions", async || {
+        let sizes = (first.assignment().len(), second.assignment().len());
+        (sizes == (2, 2)).then_some(())
+    })
+    .await;
 
     // Both members end up with two partitions each, and together read all 400 records once.
     let mut seen_offsets = BTreeSet::new();
@@ -188,12 +183,7 @@ async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
         .chain(second.assignment())
         .collect();
     all.sort();
-    assert_eq!(
-        all,
-        (0..4)
-            .map(|p| ("orders".to_string(), p))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(all, (0..4).map(|p| (topic.clone(), p)).collect::<Vec<_>>());
     assert!(events
         .lock()
         .unwrap()
@@ -205,23 +195,24 @@ async fn a_group_splits_partitions_and_resumes_from_committed_offsets() {
     first.close().await.unwrap();
     second.close().await.unwrap();
     // Closing left the group at once: it is empty well before any session timeout.
-    let admin = Admin::new(
-        AdminConfig::from_pairs([("bootstrap.servers", broker.bootstrap_servers())]).unwrap(),
-    );
-    let described = admin.describe_groups(&["billing".into()]).await.unwrap();
+    let described = broker
+        .admin()
+        .describe_groups(std::slice::from_ref(&group))
+        .await
+        .unwrap();
     assert_eq!(described[0].1.as_ref().unwrap().state, "Empty");
 
     // A new member of the group starts where the group left off.
-    seed_more(broker.bootstrap_servers(), "orders").await;
+    seed_more(broker.bootstrap_servers(), &topic).await;
     let third = consumer(broker.bootstrap_servers(), &settings);
-    third.subscribe(&["orders".into()]).unwrap();
+    third.subscribe(std::slice::from_ref(&topic)).unwrap();
     let next = take(&third, 4).await;
     assert!(
         next.iter().all(|r| r.offset == 100),
         "resumed at the committed offsets: {next:?}"
     );
-    let committed = third.committed(&[("orders".into(), 0)]).await.unwrap();
-    assert_eq!(committed, vec![(("orders".to_string(), 0), 100)]);
+    let committed = third.committed(&[(topic.clone(), 0)]).await.unwrap();
+    assert_eq!(committed, vec![((topic.clone(), 0), 100)]);
     third.close().await.unwrap();
 }
 
@@ -276,15 +267,17 @@ fn config_errors_name_the_key() {
 
 #[tokio::test]
 async fn a_pattern_subscription_follows_matching_topics() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    let bootstrap = broker.bootstrap_servers();
-    seed(bootstrap, "metrics-cpu", 2, 10).await;
-    seed(bootstrap, "metrics-disk", 1, 10).await;
-    seed(bootstrap, "orders", 1, 10).await;
+    let broker = TestBroker::start();
+    let metrics = unique_name("metrics");
+    let [cpu, disk, net] = ["cpu", "disk", "net"].map(|m| format!("{metrics}-{m}"));
+    seed(&broker, &cpu, 2, 10).await;
+    seed(&broker, &disk, 1, 10).await;
+    seed(&broker, &unique_name("orders"), 1, 10).await;
+    let group = unique_name("dashboards");
     let consumer = consumer(
-        bootstrap,
+        broker.bootstrap_servers(),
         &[
-            ("group.id", "dashboards"),
+            ("group.id", group.as_str()),
             ("metadata.max.age.ms", "200"),
             ("heartbeat.interval.ms", "100"),
         ],
@@ -294,29 +287,22 @@ async fn a_pattern_subscription_follows_matching_topics() {
         .unwrap_err()
         .to_string()
         .contains("pattern"));
-    consumer.subscribe_pattern("metrics-.*").unwrap();
+    consumer
+        .subscribe_pattern(&format!("{metrics}-.*"))
+        .unwrap();
     let first = take(&consumer, 30).await;
     assert!(
-        first.iter().all(|r| r.topic.starts_with("metrics-")),
+        first.iter().all(|r| r.topic.starts_with(&metrics)),
         "only matching topics"
     );
     let mut assigned = consumer.assignment();
     assigned.sort();
-    assert_eq!(
-        assigned,
-        vec![
-            ("metrics-cpu".to_string(), 0),
-            ("metrics-cpu".to_string(), 1),
-            ("metrics-disk".to_string(), 0)
-        ]
-    );
+    assert_eq!(assigned, vec![(cpu.clone(), 0), (cpu, 1), (disk, 0)]);
 
     // A topic created later that matches is picked up at the next metadata check.
-    seed(bootstrap, "metrics-net", 1, 5).await;
+    seed(&broker, &net, 1, 5).await;
     let later = take(&consumer, 5).await;
-    assert!(later.iter().all(|r| r.topic == "metrics-net"), "{later:?}");
-    assert!(consumer
-        .assignment()
-        .contains(&("metrics-net".to_string(), 0)));
+    assert!(later.iter().all(|r| r.topic == net), "{later:?}");
+    assert!(consumer.assignment().contains(&(net, 0)));
     consumer.close().await.unwrap();
 }

@@ -1,31 +1,26 @@
-//! The producer against an `EmbeddedBroker` over real sockets. What it wrote is read back
-//! with raw Fetch requests, so keys, values, headers, timestamps, placement, offsets and
-//! the batches themselves are checked on the broker's side.
+//! The producer against a real broker (an `EmbeddedBroker`, or the cluster at
+//! `TIDELOG_TEST_BOOTSTRAP`) over real sockets. What it wrote is read back with raw Fetch
+//! requests, so keys, values, headers, timestamps, placement, offsets and the batches
+//! themselves are checked on the broker's side.
 
+#[path = "support/broker.rs"]
+mod broker;
+
+use broker::{eventually, unique_name, TestBroker};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use tidelog::client::admin::{ConfigResource, ResourceType};
 use tidelog::client::connection::BrokerConnection;
 use tidelog::client::producer::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
-use tidelog::embedded::{EmbeddedBroker, EmbeddedOptions};
 use tidelog::error::{Error, ErrorCode};
 use tidelog::partitioner::murmur2_partition;
 use tidelog::protocol::compression::Compression;
-use tidelog::protocol::messages::create_topics_request::CreatableTopic;
 use tidelog::protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use tidelog::protocol::messages::{ApiKey, CreateTopicsRequest, DeleteTopicsRequest, FetchRequest};
+use tidelog::protocol::messages::{ApiKey, FetchRequest};
 use tidelog::protocol::records::{Record, RecordBatches};
 
-fn start_broker(partitions: i32, auto_create_topics: bool) -> EmbeddedBroker {
-    EmbeddedBroker::start(EmbeddedOptions {
-        partitions,
-        auto_create_topics,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn producer(broker: &EmbeddedBroker, settings: &[(&str, &str)]) -> Producer {
+fn producer(broker: &TestBroker, settings: &[(&str, &str)]) -> Producer {
     let bootstrap = [("bootstrap.servers", broker.bootstrap_servers())];
     Producer::from_pairs(bootstrap.into_iter().chain(settings.iter().copied())).unwrap()
 }
@@ -103,39 +98,43 @@ async fn fetch_at_least(bootstrap: &str, topic: &str, partition: i32, count: usi
     }
 }
 
-async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
-    let connection = BrokerConnection::connect(bootstrap, "producer-test-admin")
-        .await
-        .unwrap();
-    let request = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.to_string(),
-            num_partitions: partitions,
-            replication_factor: 1,
-            ..Default::default()
-        }],
-        timeout_ms: 5000,
-        ..Default::default()
-    };
-    let (_, response) = connection.call(request, 2).await.unwrap();
-    assert_eq!(response.topics[0].error_code, 0, "create {name}");
+/// Deletes `name` and waits until the broker no longer describes it.
+async fn delete_topic(broker: &TestBroker, name: &str) {
+    let admin = broker.admin();
+    let deleted = admin.delete_topics(&[name.to_string()]).await.unwrap();
+    if let Err(error) = &deleted[0].1 {
+        panic!("deleting topic {name}: {error}");
+    }
+    eventually(&format!("{name} is gone"), async || {
+        let described = admin.describe_topics(&[name.to_string()]).await.unwrap();
+        described[0].1.is_err().then_some(())
+    })
+    .await
 }
 
-async fn delete_topic(bootstrap: &str, name: &str) {
-    let connection = BrokerConnection::connect(bootstrap, "producer-test-admin")
-        .await
-        .unwrap();
-    let request = DeleteTopicsRequest {
-        topic_names: vec![name.to_string()],
-        timeout_ms: 5000,
-        ..Default::default()
+/// Whether the cluster creates a topic when a client merely names it
+/// (`auto.create.topics.enable`), which tests of missing topics cannot run against; says so.
+async fn topics_are_auto_created(broker: &TestBroker) -> bool {
+    let admin = broker.admin();
+    let node = admin.describe_cluster().await.unwrap().brokers[0].node_id;
+    let resource = ConfigResource {
+        kind: ResourceType::Broker,
+        name: node.to_string(),
     };
-    let version = connection
-        .version_for(ApiKey::DeleteTopics, 1)
+    let described = admin.describe_configs(&[resource]).await.unwrap();
+    let auto_created = described[0]
+        .1
+        .as_ref()
         .unwrap()
-        .min(5);
-    let response = connection.send(request, version).await.unwrap();
-    assert_eq!(response.responses[0].error_code, 0, "delete {name}");
+        .iter()
+        .any(|e| e.name == "auto.create.topics.enable" && e.value.as_deref() == Some("true"));
+    if auto_created {
+        eprintln!(
+            "skipped: {} creates topics on first use (auto.create.topics.enable=true)",
+            broker.bootstrap_servers()
+        );
+    }
+    auto_created
 }
 
 /// Whether `delivery` has already completed, without waiting.
@@ -183,10 +182,11 @@ fn sample_record(topic: &str, i: usize) -> ProducerRecord {
 async fn every_codec_writes_what_was_sent() {
     const RECORDS: usize = 10_000;
     const PARTITIONS: i32 = 3;
-    let broker = start_broker(PARTITIONS, true);
+    let broker = TestBroker::start();
     let bootstrap = broker.bootstrap_servers().to_string();
     for codec in Compression::ALL {
-        let topic = format!("codec-{codec}");
+        let topic = unique_name(&format!("codec-{codec}"));
+        broker.create_topic(&topic, PARTITIONS, &[]).await;
         let producer = producer(&broker, &[("compression.type", codec.name())]);
         let sent: Vec<ProducerRecord> = (0..RECORDS).map(|i| sample_record(&topic, i)).collect();
         let deliveries = sent
@@ -232,10 +232,11 @@ async fn every_codec_writes_what_was_sent() {
 
 #[tokio::test]
 async fn acks_zero_one_and_all() {
-    let broker = start_broker(1, true);
+    let broker = TestBroker::start();
     let bootstrap = broker.bootstrap_servers().to_string();
     for acks in ["0", "1", "all"] {
-        let topic = format!("acks-{acks}");
+        let topic = unique_name(&format!("acks-{acks}"));
+        broker.create_topic(&topic, 1, &[]).await;
         let producer = producer(&broker, &[("acks", acks)]);
         let deliveries = (0..200)
             .map(|i| {
@@ -266,12 +267,14 @@ async fn acks_zero_one_and_all() {
 
 #[tokio::test]
 async fn explicit_partitions_and_missing_ones() {
-    let broker = start_broker(3, true);
+    let broker = TestBroker::start();
     let bootstrap = broker.bootstrap_servers().to_string();
+    let topic = unique_name("explicit");
+    broker.create_topic(&topic, 3, &[]).await;
     let producer = producer(&broker, &[("linger.ms", "0")]);
 
     // The topic's metadata is not known yet: the report carries the error.
-    let missing = ProducerRecord::new("explicit", "nowhere").with_partition(7);
+    let missing = ProducerRecord::new(&*topic, "nowhere").with_partition(7);
     let error = match producer.send(missing.clone()) {
         Ok(delivery) => delivery.await.unwrap_err(),
         Err(error) => error,
@@ -279,12 +282,12 @@ async fn explicit_partitions_and_missing_ones() {
     assert_eq!(error.code(), ErrorCode::UnknownTopicOrPartition, "{error}");
 
     let report = producer
-        .send(ProducerRecord::new("explicit", "two").with_partition(2))
+        .send(ProducerRecord::new(&*topic, "two").with_partition(2))
         .unwrap()
         .await
         .unwrap();
     assert_eq!((report.partition, report.offset), (2, 0));
-    let log = fetch(&bootstrap, "explicit", 2).await;
+    let log = fetch(&bootstrap, &topic, 2).await;
     assert_eq!(log.records[0].value.as_deref(), Some(&b"two"[..]));
 
     // Now it is known: `send` refuses at once.
@@ -295,12 +298,14 @@ async fn explicit_partitions_and_missing_ones() {
 
 #[tokio::test]
 async fn keyless_records_stick_to_one_partition_per_batch() {
-    let broker = start_broker(6, true);
+    let broker = TestBroker::start();
+    let topic = unique_name("sticky");
+    broker.create_topic(&topic, 6, &[]).await;
     let producer = producer(&broker, &[("linger.ms", "100")]);
     let deliveries = (0..50)
         .map(|i| {
             producer
-                .send(ProducerRecord::new("sticky", format!("v{i}")))
+                .send(ProducerRecord::new(&*topic, format!("v{i}")))
                 .unwrap()
         })
         .collect();
@@ -312,20 +317,24 @@ async fn keyless_records_stick_to_one_partition_per_batch() {
 
 #[tokio::test]
 async fn batch_size_and_linger_make_batches() {
-    let broker = start_broker(1, true);
+    let broker = TestBroker::start();
     let bootstrap = broker.bootstrap_servers().to_string();
+    let [by_size, by_time] = ["by-size", "by-time"].map(unique_name);
+    for topic in [&by_size, &by_time] {
+        broker.create_topic(topic, 1, &[]).await;
+    }
 
     // batch.size: about ten 100-byte records fit in 1024 bytes.
     let small = producer(&broker, &[("batch.size", "1024"), ("linger.ms", "20")]);
     let deliveries = (0..100)
         .map(|_| {
             small
-                .send(ProducerRecord::new("by-size", vec![7u8; 100]))
+                .send(ProducerRecord::new(&*by_size, vec![7u8; 100]))
                 .unwrap()
         })
         .collect();
     assert_contiguous(&delivered(deliveries).await);
-    let log = fetch(&bootstrap, "by-size", 0).await;
+    let log = fetch(&bootstrap, &by_size, 0).await;
     let batches = log.batches.len();
     assert!(
         (8..=20).contains(&batches),
@@ -343,7 +352,7 @@ async fn batch_size_and_linger_make_batches() {
     let deliveries = (0..50)
         .map(|i| {
             lingering
-                .send(ProducerRecord::new("by-time", format!("v{i}")))
+                .send(ProducerRecord::new(&*by_time, format!("v{i}")))
                 .unwrap()
         })
         .collect();
@@ -353,16 +362,18 @@ async fn batch_size_and_linger_make_batches() {
         "{:?}",
         started.elapsed()
     );
-    let log = fetch(&bootstrap, "by-time", 0).await;
+    let log = fetch(&bootstrap, &by_time, 0).await;
     assert_eq!(log.batches, vec![(Compression::None, 50)]);
 }
 
 #[tokio::test]
 async fn flush_sends_at_once_and_waits() {
-    let broker = start_broker(3, true);
+    let broker = TestBroker::start();
+    let topic = unique_name("flushed");
+    broker.create_topic(&topic, 3, &[]).await;
     let producer = producer(&broker, &[("linger.ms", "30000")]);
     let mut deliveries: Vec<DeliveryFuture> = (0..30)
-        .map(|i| producer.send(sample_record("flushed", i)).unwrap())
+        .map(|i| producer.send(sample_record(&topic, i)).unwrap())
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!is_done(&mut deliveries[0]).await, "lingering for 30 s");
@@ -378,16 +389,19 @@ async fn flush_sends_at_once_and_waits() {
 
 #[test]
 fn works_from_plain_threads_without_a_runtime() {
-    let broker = start_broker(3, true);
+    let broker = TestBroker::start();
+    let topic = unique_name("plain");
+    tidelog::runtime::handle().block_on(broker.create_topic(&topic, 3, &[]));
     let producer = producer(&broker, &[]);
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let producer = producer.clone();
+            let topic = topic.clone();
             std::thread::spawn(move || {
                 let deliveries: Vec<_> = (0..100)
                     .map(|i| {
                         let key = format!("key-{t}-{i}");
-                        let record = ProducerRecord::new("plain", "v").with_key(key.clone());
+                        let record = ProducerRecord::new(&*topic, "v").with_key(key.clone());
                         (key, producer.send(record).unwrap())
                     })
                     .collect();
@@ -406,17 +420,19 @@ fn works_from_plain_threads_without_a_runtime() {
         }
     }
     assert_contiguous(&reports);
-    let last = producer.send(ProducerRecord::new("plain", "last")).unwrap();
+    let last = producer.send(ProducerRecord::new(&*topic, "last")).unwrap();
     producer
         .flush_blocking(Some(Duration::from_secs(10)))
         .unwrap();
     assert_eq!(producer.pending_batches(), 0);
-    assert_eq!(last.wait().unwrap().topic, "plain");
+    assert_eq!(last.wait().unwrap().topic, topic);
 }
 
 #[tokio::test]
 async fn buffer_memory_pushes_back() {
-    let broker = start_broker(1, true);
+    let broker = TestBroker::start();
+    let topic = unique_name("memory");
+    broker.create_topic(&topic, 1, &[]).await;
     let producer = producer(
         &broker,
         &[
@@ -428,7 +444,7 @@ async fn buffer_memory_pushes_back() {
     );
     let mut held = Vec::new();
     let error = loop {
-        match producer.send(ProducerRecord::new("memory", vec![1u8; 1000])) {
+        match producer.send(ProducerRecord::new(&*topic, vec![1u8; 1000])) {
             Ok(delivery) => held.push(delivery),
             Err(error) => break error,
         }
@@ -445,7 +461,7 @@ async fn buffer_memory_pushes_back() {
     // send_async waits max.block.ms for room, then gives up.
     let started = Instant::now();
     let error = producer
-        .send_async(ProducerRecord::new("memory", vec![2u8; 1000]))
+        .send_async(ProducerRecord::new(&*topic, vec![2u8; 1000]))
         .await
         .unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(250));
@@ -456,7 +472,7 @@ async fn buffer_memory_pushes_back() {
         let producer = producer.clone();
         tokio::spawn(async move {
             producer
-                .send_async(ProducerRecord::new("memory", vec![3u8; 1000]))
+                .send_async(ProducerRecord::new(&*topic, vec![3u8; 1000]))
                 .await
         })
     };
@@ -491,12 +507,16 @@ fn bad_config_is_named() {
 
 #[tokio::test]
 async fn retries_until_the_topic_is_back() {
-    let broker = start_broker(1, false);
+    let broker = TestBroker::start();
+    if topics_are_auto_created(&broker).await {
+        return;
+    }
     let bootstrap = broker.bootstrap_servers().to_string();
-    create_topic(&bootstrap, "phoenix", 1).await;
+    let topic = unique_name("phoenix");
+    broker.create_topic(&topic, 1, &[]).await;
     let producer = producer(&broker, &[("linger.ms", "0"), ("retry.backoff.ms", "50")]);
     let first = producer
-        .send(ProducerRecord::new("phoenix", "first"))
+        .send(ProducerRecord::new(&*topic, "first"))
         .unwrap()
         .await
         .unwrap();
@@ -504,19 +524,19 @@ async fn retries_until_the_topic_is_back() {
 
     // The producer still believes in the topic: its Produce gets
     // UNKNOWN_TOPIC_OR_PARTITION, which is retriable, until the topic exists again.
-    delete_topic(&bootstrap, "phoenix").await;
+    delete_topic(&broker, &topic).await;
     let mut second = producer
-        .send(ProducerRecord::new("phoenix", "second"))
+        .send(ProducerRecord::new(&*topic, "second"))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!is_done(&mut second).await, "the batch should be retrying");
-    create_topic(&bootstrap, "phoenix", 1).await;
+    broker.create_topic(&topic, 1, &[]).await;
     let report = tokio::time::timeout(Duration::from_secs(10), second)
         .await
         .expect("delivered after the topic came back")
         .unwrap();
     assert_eq!((report.partition, report.offset), (0, 0));
-    let log = fetch(&bootstrap, "phoenix", 0).await;
+    let log = fetch(&bootstrap, &topic, 0).await;
     assert_eq!(log.records.len(), 1);
     assert_eq!(log.records[0].value.as_deref(), Some(&b"second"[..]));
 }
@@ -524,7 +544,10 @@ async fn retries_until_the_topic_is_back() {
 #[tokio::test]
 async fn gives_up_after_delivery_timeout() {
     // No such topic, and the broker does not create topics.
-    let broker = start_broker(1, false);
+    let broker = TestBroker::start();
+    if topics_are_auto_created(&broker).await {
+        return;
+    }
     let producer = producer(
         &broker,
         &[
@@ -536,7 +559,7 @@ async fn gives_up_after_delivery_timeout() {
     );
     let started = Instant::now();
     let error = producer
-        .send(ProducerRecord::new("never", "lost"))
+        .send(ProducerRecord::new(unique_name("never"), "lost"))
         .unwrap()
         .await
         .unwrap_err();
@@ -549,14 +572,13 @@ async fn gives_up_after_delivery_timeout() {
 
 #[tokio::test]
 async fn log_append_time_is_reported() {
-    let broker = EmbeddedBroker::start(EmbeddedOptions {
-        settings: vec![("log.message.timestamp.type".into(), "LogAppendTime".into())],
-        ..Default::default()
-    })
-    .unwrap();
+    let broker = TestBroker::start();
+    let topic = unique_name("appended");
+    let log_append_time = [("message.timestamp.type", "LogAppendTime")];
+    broker.create_topic(&topic, 1, &log_append_time).await;
     let producer = producer(&broker, &[("linger.ms", "0")]);
     let report = producer
-        .send(ProducerRecord::new("appended", "v").with_timestamp(1000))
+        .send(ProducerRecord::new(&*topic, "v").with_timestamp(1000))
         .unwrap()
         .await
         .unwrap();

@@ -15,7 +15,14 @@ use crate::error::{Error, ErrorCode};
 use crate::protocol::codec::Uuid;
 use crate::protocol::messages::*;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The pause before asking a group's coordinator again (the Java client's
+/// `retry.backoff.ms`).
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Admin client settings, by Kafka key.
 #[derive(Debug, Clone)]
@@ -196,6 +203,32 @@ pub struct Admin {
 
 fn kafka(code: i16, message: Option<String>) -> Result<(), Error> {
     Error::check(code, message)
+}
+
+/// Whether `code` says a group's coordinator cannot answer yet or is elsewhere: worth
+/// asking again after a fresh FindCoordinator.
+fn coordinator_not_ready(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress
+            | ErrorCode::NotCoordinator
+    )
+}
+
+/// The first of a response's error `codes` that is [`coordinator_not_ready`], as an error.
+fn coordinator_ready(codes: impl IntoIterator<Item = i16>) -> Result<(), Error> {
+    match codes
+        .into_iter()
+        .filter_map(ErrorCode::from_code)
+        .find(|code| coordinator_not_ready(*code))
+    {
+        Some(code) => Err(Error::Kafka {
+            code,
+            message: None,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Admin {
@@ -691,6 +724,58 @@ impl Admin {
         self.cluster.connection_to(&format!("{host}:{port}")).await
     }
 
+    /// Runs `call` on `group`'s coordinator. While FindCoordinator or `call` fails with an
+    /// error that is [`coordinator_not_ready`], looks the coordinator up and calls again
+    /// until `request.timeout.ms`, as the Java admin client does: Kafka answers so while it
+    /// creates `__consumer_offsets` on first use and loads a partition of it.
+    async fn on_coordinator<T, F>(
+        &self,
+        group: &str,
+        call: impl Fn(Arc<BrokerConnection>) -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let deadline = Instant::now() + Duration::from_millis(self.timeout_ms as u64);
+        loop {
+            let result = match self.coordinator(group).await {
+                Ok(connection) => call(connection).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Err(error) if coordinator_not_ready(error.code()) && Instant::now() < deadline => {
+                    tokio::time::sleep(RETRY_BACKOFF).await
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Sends `request` to `group`'s coordinator as [`Admin::on_coordinator`] does, asking
+    /// again while the `error_codes` of the response say the coordinator is not ready.
+    async fn call_coordinator<R, I>(
+        &self,
+        group: &str,
+        request: R,
+        min_version: i16,
+        error_codes: impl Fn(&R::Response) -> I,
+    ) -> Result<R::Response, Error>
+    where
+        R: Request + Clone,
+        I: IntoIterator<Item = i16>,
+    {
+        self.on_coordinator(group, |connection| {
+            let request = request.clone();
+            let error_codes = &error_codes;
+            async move {
+                let (_, response) = connection.call(request, min_version).await?;
+                coordinator_ready(error_codes(&response))?;
+                Ok(response)
+            }
+        })
+        .await
+    }
+
     /// Every consumer group, optionally only those in the given states (ListGroups,
     /// KIP-518). Asks every broker.
     ///
@@ -732,22 +817,27 @@ impl Admin {
     ) -> Result<Vec<(String, Result<GroupDescription, Error>)>, Error> {
         let mut results = Vec::new();
         for group in groups {
-            let connection = match self.coordinator(group).await {
-                Ok(connection) => connection,
-                Err(error) => {
+            let request = DescribeGroupsRequest {
+                groups: vec![group.clone()],
+                include_authorized_operations: false,
+            };
+            let described = self
+                .call_coordinator(group, request, 0, |response| {
+                    response
+                        .groups
+                        .iter()
+                        .map(|g| g.error_code)
+                        .collect::<Vec<_>>()
+                })
+                .await;
+            let response = match described {
+                Ok(response) => response,
+                Err(error @ Error::Kafka { .. }) => {
                     results.push((group.clone(), Err(error)));
                     continue;
                 }
+                Err(error) => return Err(error),
             };
-            let (_, response) = connection
-                .call(
-                    DescribeGroupsRequest {
-                        groups: vec![group.clone()],
-                        include_authorized_operations: false,
-                    },
-                    0,
-                )
-                .await?;
             for described in response.groups {
                 let consumer = described.protocol_type == "consumer";
                 let result = kafka(described.error_code, None).map(|()| GroupDescription {
@@ -788,14 +878,17 @@ impl Admin {
     ) -> Result<Vec<(String, Result<(), Error>)>, Error> {
         let mut results = Vec::new();
         for group in groups {
-            let connection = self.coordinator(group).await?;
-            let (_, response) = connection
-                .call(
-                    DeleteGroupsRequest {
-                        groups_names: vec![group.clone()],
-                    },
-                    0,
-                )
+            let request = DeleteGroupsRequest {
+                groups_names: vec![group.clone()],
+            };
+            let response = self
+                .call_coordinator(group, request, 0, |response| {
+                    response
+                        .results
+                        .iter()
+                        .map(|r| r.error_code)
+                        .collect::<Vec<_>>()
+                })
                 .await?;
             results.extend(
                 response
@@ -817,7 +910,6 @@ impl Admin {
         group: &str,
         partitions: Option<&[TopicPartition]>,
     ) -> Result<Vec<(TopicPartition, i64, Option<String>)>, Error> {
-        let connection = self.coordinator(group).await?;
         let topics = partitions.map(|partitions| {
             let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
             for (topic, partition) in partitions {
@@ -825,6 +917,20 @@ impl Admin {
             }
             by_topic
         });
+        // Coordinator errors come as the group's error code, which `on_coordinator` retries.
+        self.on_coordinator(group, |connection| {
+            Self::fetch_group_offsets(connection, group, topics.clone())
+        })
+        .await
+    }
+
+    /// OffsetFetch from `group`'s coordinator: the offsets of `topics`' partitions, or of
+    /// every partition when `None`.
+    async fn fetch_group_offsets(
+        connection: Arc<BrokerConnection>,
+        group: &str,
+        topics: Option<BTreeMap<String, Vec<i32>>>,
+    ) -> Result<Vec<(TopicPartition, i64, Option<String>)>, Error> {
         let version = connection.version_for(ApiKey::OffsetFetch, 1)?;
         let mut out = Vec::new();
         if version >= 8 {
@@ -901,7 +1007,6 @@ impl Admin {
         group: &str,
         offsets: &[(String, i32, i64)],
     ) -> Result<Vec<(TopicPartition, Result<(), Error>)>, Error> {
-        let connection = self.coordinator(group).await?;
         let mut by_topic: BTreeMap<
             String,
             Vec<offset_commit_request::OffsetCommitRequestPartition>,
@@ -931,7 +1036,12 @@ impl Admin {
                 .collect(),
             ..Default::default()
         };
-        let (_, response) = connection.call(request, 2).await?;
+        let response = self
+            .call_coordinator(group, request, 2, |response| {
+                let partitions = response.topics.iter().flat_map(|t| &t.partitions);
+                partitions.map(|p| p.error_code).collect::<Vec<_>>()
+            })
+            .await?;
         Ok(response
             .topics
             .into_iter()
