@@ -5,13 +5,17 @@
 //! The broker runs on its own thread with its own tokio runtime, so it can be started and
 //! stopped from synchronous code, from inside another runtime, or from a language binding.
 
+#![warn(missing_docs)]
+
 use crate::broker::{Broker, BrokerError, BrokerOptions, BrokerStorage};
 use crate::config::BrokerConfig;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-/// How to start an [`EmbeddedBroker`].
+/// How to start an [`EmbeddedBroker`]. The broker also sets
+/// `group.initial.rebalance.delay.ms` to 0, so that groups form at once; `settings` can
+/// override it, as well as `partitions` and `auto_create_topics`.
 #[derive(Debug, Clone)]
 pub struct EmbeddedOptions {
     /// Partitions of topics created without a count, including auto-created ones
@@ -19,12 +23,15 @@ pub struct EmbeddedOptions {
     pub partitions: i32,
     /// Create topics on first use (`auto.create.topics.enable`). Default true.
     pub auto_create_topics: bool,
-    /// Keep logs under this directory; `None` with `in_memory = false` uses a fresh
-    /// temporary directory, removed on shutdown.
+    /// Keep logs under this directory (created if missing, left in place at shutdown).
+    /// It takes precedence over `in_memory`. `None` with `in_memory = false` uses a fresh
+    /// directory under the system's temporary directory, removed on shutdown.
     pub data_dir: Option<PathBuf>,
-    /// Keep logs in memory only (the default): fastest, gone at shutdown.
+    /// Keep logs in memory only (default true): fastest, gone at shutdown. Ignored when
+    /// `data_dir` is set.
     pub in_memory: bool,
-    /// Further broker settings by Kafka key, e.g. `("log.segment.bytes", "1048576")`.
+    /// Further broker settings by Kafka key, applied in order after the fields above,
+    /// e.g. `("log.segment.bytes", "1048576")`. Default none.
     pub settings: Vec<(String, String)>,
 }
 
@@ -40,7 +47,8 @@ impl Default for EmbeddedOptions {
     }
 }
 
-/// A running in-process broker. Stops on [`EmbeddedBroker::shutdown`] or when dropped.
+/// A running in-process broker. Stops on [`EmbeddedBroker::shutdown`] or when dropped;
+/// dropping blocks the calling thread until the broker has stopped and ignores errors.
 pub struct EmbeddedBroker {
     bootstrap_servers: String,
     stop: Option<mpsc::Sender<()>>,
@@ -54,11 +62,16 @@ fn temporary_dir() -> PathBuf {
 }
 
 impl EmbeddedBroker {
-    /// Starts a broker and waits until it accepts connections (milliseconds).
+    /// Starts a broker on `127.0.0.1` on a free port, blocking the calling thread until it
+    /// accepts connections (typically milliseconds).
     ///
     /// # Errors
-    /// [`BrokerError::Config`] for a bad setting (the message names the key), or
-    /// [`BrokerError::Listen`] / [`BrokerError::Storage`] if it cannot start.
+    /// - [`BrokerError::Config`] for an unknown key or bad value (the message names the
+    ///   key).
+    /// - [`BrokerError::Listen`] if it cannot bind its port.
+    /// - [`BrokerError::Storage`] if the data directory cannot be used, and also (with an
+    ///   empty `path`) if the broker's thread or tokio runtime cannot be started or the
+    ///   thread stops while starting.
     pub fn start(options: EmbeddedOptions) -> Result<EmbeddedBroker, BrokerError> {
         let mut config = BrokerConfig::default();
         config.set("num.partitions", &options.partitions.to_string())?;
@@ -138,15 +151,17 @@ impl EmbeddedBroker {
         }
     }
 
-    /// `host:port` for clients' `bootstrap.servers`.
+    /// `host:port` (`127.0.0.1:<port>`) for clients' `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> &str {
         &self.bootstrap_servers
     }
 
-    /// Stops the broker: closes connections, flushes and closes its logs.
+    /// Stops the broker: closes connections, flushes and closes its logs, removes the
+    /// temporary directory if it made one. Blocks the calling thread until done.
     ///
     /// # Errors
-    /// [`BrokerError::Storage`] if a log could not be closed cleanly.
+    /// [`BrokerError::Storage`] if a log could not be flushed or closed cleanly (the
+    /// others are still closed), or if the broker thread panicked.
     pub fn shutdown(mut self) -> Result<(), BrokerError> {
         self.stop_now()
     }

@@ -1,7 +1,11 @@
-//! Kafka's error codes: one taxonomy for the broker, the clients and every binding.
+//! Kafka's error codes ([`ErrorCode`]) and the error every client call returns
+//! ([`Error`]): one taxonomy for the broker, the clients and every binding.
 //!
-//! Numbers and names are Kafka's (protocol guide, "Error Codes"); `retriable` follows
-//! Kafka's classification (its `RetriableException` family). The descriptions are ours.
+//! Numbers and names are Kafka's (Kafka protocol guide: "Error Codes"); `retriable`
+//! follows Kafka's classification (its `RetriableException` family). The descriptions are
+//! ours.
+
+#![warn(missing_docs)]
 
 /// Declares [`ErrorCode`] and its lookup table from one list.
 macro_rules! error_codes {
@@ -228,46 +232,76 @@ mod tests {
 }
 
 /// An error from a tidelog client call: one taxonomy for the Rust API and every binding.
+///
+/// Errors the broker reports are [`Error::Kafka`]; the other variants are local failures,
+/// each mapped to the closest Kafka code by [`Error::code`] so that bindings can expose a
+/// single numeric code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The broker answered with a Kafka error code.
+    /// The broker answered with a Kafka error code (Kafka protocol guide, "Error Codes").
     #[error("{}{}", .code, .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     Kafka {
+        /// The code; never [`ErrorCode::None`].
         code: ErrorCode,
+        /// The broker's error message where the response carries one, else tidelog's
+        /// context (the topic or partition concerned) or nothing.
         message: Option<String>,
     },
     /// A network failure talking to `broker`.
     #[error("broker {broker}: {source}")]
     Io {
+        /// The broker's `host:port`.
         broker: String,
+        /// The socket error (connect, write or read).
         source: std::io::Error,
     },
-    /// The connection closed before the response arrived.
+    /// The connection closed before the response arrived, or the broker answered out of
+    /// order (a response whose correlation id is not the next one expected).
     #[error("broker {broker}: connection closed")]
-    Disconnected { broker: String },
+    Disconnected {
+        /// The broker's `host:port`.
+        broker: String,
+    },
     /// The broker's response could not be decoded.
     #[error("broker {broker}: malformed response: {source}")]
     Decode {
+        /// The broker's `host:port`.
         broker: String,
+        /// What was wrong with the response.
         source: crate::protocol::codec::DecodeError,
     },
-    /// A request could not be encoded at the negotiated version.
+    /// A request could not be encoded at the negotiated version, e.g. a field set that the
+    /// version lacks.
     #[error("cannot encode request: {0}")]
     Encode(#[from] crate::protocol::codec::EncodeError),
-    /// The broker supports no version of an API that this client speaks.
+    /// The broker supports no version of an API that this client speaks, or none at or
+    /// above the lowest version the call needs.
     #[error("broker {broker} does not support {api} in any version tidelog speaks")]
-    UnsupportedApi { broker: String, api: &'static str },
+    UnsupportedApi {
+        /// The broker's `host:port`.
+        broker: String,
+        /// The API's name as Kafka spells it, e.g. `"DescribeCluster"`.
+        api: &'static str,
+    },
     /// A configuration key or value is invalid; the message names the key.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// The operation did not finish within the time allowed (ms).
+    /// The operation did not finish within the time allowed.
     #[error("timed out after {timeout_ms} ms: {operation}")]
-    Timeout { operation: String, timeout_ms: u64 },
+    Timeout {
+        /// What timed out, e.g. `"flush"`.
+        operation: String,
+        /// The time allowed (ms).
+        timeout_ms: u64,
+    },
 }
 
 impl Error {
-    /// The Kafka error code: the broker's, or the closest Kafka code for local failures
-    /// (network errors are NETWORK_EXCEPTION, timeouts REQUEST_TIMED_OUT).
+    /// The Kafka error code: the broker's, or the closest Kafka code for local failures:
+    /// NETWORK_EXCEPTION for [`Error::Io`] and [`Error::Disconnected`], INVALID_REQUEST
+    /// for [`Error::Decode`] and [`Error::Encode`], UNSUPPORTED_VERSION for
+    /// [`Error::UnsupportedApi`], INVALID_CONFIG for [`Error::Config`] and
+    /// REQUEST_TIMED_OUT for [`Error::Timeout`].
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Kafka { code, .. } => *code,
@@ -279,12 +313,19 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same operation may succeed.
+    /// Whether retrying the same operation may succeed: [`ErrorCode::is_retriable`] of
+    /// [`Error::code`], so network failures and timeouts are retriable, local encoding,
+    /// decoding and configuration errors are not.
     pub fn is_retriable(&self) -> bool {
         self.code().is_retriable()
     }
 
-    /// A Kafka error code as an [`Error`], or `Ok` for NONE.
+    /// A Kafka error code from a response, as an [`Error`]; `Ok` for NONE.
+    ///
+    /// # Errors
+    /// [`Error::Kafka`] with `code` and `message`; a number that is not a known code
+    /// becomes UNKNOWN_SERVER_ERROR with the message `unknown error code {code}` (the
+    /// broker's `message` is dropped then).
     pub fn check(code: i16, message: Option<String>) -> Result<(), Error> {
         match ErrorCode::from_code(code) {
             Some(ErrorCode::None) => Ok(()),

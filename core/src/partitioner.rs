@@ -1,17 +1,21 @@
 //! Choosing a partition for a record, compatible with the Java client and librdkafka.
 //!
-//! - [`Partitioner::Default`]: Java's default. Keyed records go to
+//! - [`Partitioner::Default`]: the Java client's placement of keyed records,
 //!   `(murmur2(key) & 0x7fffffff) % partitions`; records without a key stick to one
-//!   partition until the producer starts a new batch for it, then move on (uniform sticky,
-//!   KIP-794).
+//!   partition until the producer starts a new batch for it, then move on (the sticky
+//!   partitioner of KIP-480; the Java client since 3.3 switches after `batch.size` bytes
+//!   instead, KIP-794).
 //! - `consistent_random`, `murmur2_random`, `random`, `consistent`, `murmur2`: librdkafka's
 //!   `partitioner` values of the same names (CRC32 or murmur2 of the key; random or, for
-//!   `consistent`/`murmur2`, hashed empty key when there is no key).
+//!   `consistent`/`murmur2`, hashed empty key when there is no key). Note that
+//!   librdkafka's own default is `consistent_random`, tidelog's is Java's.
+
+#![warn(missing_docs)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Kafka's murmur2 (the Java client's `Utils.murmur2`): 32-bit MurmurHash2 with seed
-/// 0x9747b28c, over little-endian 4-byte words.
+/// 0x9747b28c, over little-endian 4-byte words. The hash is signed, as Java's `int`.
 pub fn murmur2(data: &[u8]) -> i32 {
     const SEED: u32 = 0x9747_b28c;
     const M: u32 = 0x5bd1_e995;
@@ -43,7 +47,11 @@ pub fn murmur2(data: &[u8]) -> i32 {
     h as i32
 }
 
-/// The Java client's placement of a keyed record.
+/// The Java client's placement of a keyed record: `(murmur2(key) & 0x7fffffff) %
+/// partitions`, in `0..partitions`.
+///
+/// # Panics
+/// If `partitions` is 0.
 pub fn murmur2_partition(key: &[u8], partitions: i32) -> i32 {
     (murmur2(key) & 0x7fff_ffff) % partitions
 }
@@ -55,21 +63,25 @@ fn crc32(data: &[u8]) -> u32 {
     crc.sum()
 }
 
-/// How a producer picks partitions, named as `partitioner` is configured.
+/// How a producer picks partitions, named as `partitioner` is configured. Parsed with
+/// [`str::parse`] from the names on the variants; an unknown name is an `Err` message
+/// listing the valid ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Partitioner {
-    /// The Java client's default: murmur2 for keys, uniform sticky without.
+    /// `default` (or `sticky`): the Java client's murmur2 placement for keys; without a
+    /// key, the sticky partition (KIP-480).
     #[default]
     Default,
     /// librdkafka `consistent_random`: CRC32 of the key, random without one.
     ConsistentRandom,
     /// librdkafka `consistent`: CRC32 of the key (an absent key hashes as empty).
     Consistent,
-    /// librdkafka `murmur2_random`: murmur2 of the key, random without one (the Java default for keys).
+    /// librdkafka `murmur2_random`: murmur2 of the key as the Java client places keys,
+    /// random without one.
     Murmur2Random,
     /// librdkafka `murmur2`: murmur2 of the key (an absent key hashes as empty).
     Murmur2,
-    /// librdkafka `random`: every record anywhere.
+    /// librdkafka `random`: each record to a random partition, key or not.
     Random,
 }
 
@@ -104,9 +116,14 @@ fn random_below(n: i32) -> i32 {
 }
 
 impl Partitioner {
-    /// The partition for a record with `key` among `partitions` (> 0). `sticky` is the
-    /// partition keyless records currently stick to (for [`Partitioner::Default`]); pass
-    /// `None` to pick a new one.
+    /// The partition, in `0..partitions`, for a record with `key` among `partitions`.
+    /// `sticky` is the partition keyless records currently stick to: only
+    /// [`Partitioner::Default`] reads it, and returns it as it is when it is below
+    /// `partitions` (else, or with `None`, it picks one at random).
+    ///
+    /// # Panics
+    /// If `partitions` is 0 and the record is placed by hashing (a key, or
+    /// `consistent`/`murmur2` without one).
     pub fn partition(self, key: Option<&[u8]>, partitions: i32, sticky: Option<i32>) -> i32 {
         match (self, key) {
             (

@@ -6,6 +6,20 @@
 //!
 //! Calls that act on several items return one `Result` per item, as Kafka's admin APIs
 //! do; the outer `Result` fails only when the request itself could not be made.
+//!
+//! # Errors
+//!
+//! The *request errors* that the `# Errors` sections below refer to are those of reaching
+//! a broker and exchanging one request with it: [`Error::Io`], [`Error::Disconnected`],
+//! [`Error::Decode`], [`Error::Encode`], [`Error::UnsupportedApi`] (the broker lacks the
+//! API, or the version a call needs), and [`Error::Kafka`] from the ApiVersions exchange
+//! on connect. Per-item errors are [`Error::Kafka`] with the code the broker reported.
+//!
+//! There is no client-side timeout: a call waits until the broker answers or the
+//! connection fails. `request.timeout.ms` is only sent as the broker-side timeout of the
+//! APIs that carry one.
+
+#![warn(missing_docs)]
 
 use super::assignor::decode_assignment;
 use super::cluster::{BrokerInfo, Cluster, TopicInfo};
@@ -27,21 +41,24 @@ const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// Admin client settings, by Kafka key.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
-    /// `bootstrap.servers`: `host:port` list.
+    /// `bootstrap.servers` (required): `host:port` addresses to discover the cluster from.
     pub bootstrap_servers: Vec<String>,
-    /// `client.id`, sent with every request.
+    /// `client.id`, sent with every request. Default `tidelog-admin`.
     pub client_id: String,
-    /// `request.timeout.ms`: how long a request may take (ms).
+    /// `request.timeout.ms` (ms, > 0, default 30000): the `timeout_ms` sent with
+    /// CreateTopics, DeleteTopics, CreatePartitions and DeleteRecords, i.e. how long the
+    /// broker may take to complete the operation. Not a client-side deadline.
     pub request_timeout_ms: i32,
 }
 
 impl AdminConfig {
     /// Parses Kafka-style settings: `bootstrap.servers` (required), `client.id`,
-    /// `request.timeout.ms`.
+    /// `request.timeout.ms`; later pairs override earlier ones.
     ///
     /// # Errors
-    /// [`Error::Config`] naming an unknown key, a bad value, or a missing
-    /// `bootstrap.servers`.
+    /// [`Error::Config`]: `UnknownKey` for any other key; `InvalidValue` for a
+    /// `bootstrap.servers` entry that is not `host:port`, a `request.timeout.ms` that is
+    /// not a positive integer, or a missing `bootstrap.servers`.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<AdminConfig, Error> {
@@ -86,25 +103,32 @@ impl AdminConfig {
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
+    /// The topic name.
     pub name: String,
-    /// `None`: the broker's `num.partitions`.
+    /// The partition count; `None`: the broker's `num.partitions` (needs CreateTopics v4+,
+    /// KIP-464).
     pub partitions: Option<i32>,
-    /// `None`: the broker's default replication factor.
+    /// The replication factor; `None`: the broker's `default.replication.factor` (needs
+    /// CreateTopics v4+, KIP-464).
     pub replication_factor: Option<i16>,
     /// Topic-level configs, e.g. `("cleanup.policy", "compact")`.
     pub configs: Vec<(String, String)>,
 }
 
-/// Kafka's config resource types (ConfigResource.Type).
+/// Kafka's config resource types (`ConfigResource.Type`), with the wire value as
+/// discriminant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceType {
+    /// A topic's configs (wire value 2).
     Topic = 2,
+    /// A broker's configs (wire value 4).
     Broker = 4,
 }
 
 /// A resource whose configs are described or altered.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConfigResource {
+    /// Whether `name` names a topic or a broker.
     pub kind: ResourceType,
     /// Topic name, or broker id as text.
     pub name: String,
@@ -113,60 +137,89 @@ pub struct ConfigResource {
 /// One described config value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEntry {
+    /// The config key, e.g. `retention.ms`.
     pub name: String,
+    /// The value as text; `None` when it is sensitive or has no value.
     pub value: Option<String>,
+    /// Whether it cannot be changed while the broker runs.
     pub read_only: bool,
-    /// Kafka's ConfigSource number (1 topic, 4 static broker, 5 default, ...).
+    /// Kafka's ConfigSource number (DescribeConfigs v1+): 1 topic, 2 dynamic broker, 3
+    /// dynamic cluster-wide default, 4 static broker, 5 default, ...
     pub source: i8,
+    /// Whether it is a password or similar, whose value the broker withholds.
     pub is_sensitive: bool,
 }
 
-/// An IncrementalAlterConfigs operation (KIP-339).
+/// An IncrementalAlterConfigs operation (KIP-339): on a config key, with a value where
+/// the operation takes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterConfigOp {
+    /// SET (0): `(key, value)`.
     Set(String, String),
+    /// DELETE (1): `key` goes back to its default.
     Delete(String),
+    /// APPEND (2): adds `value` to the list-valued `key`.
     Append(String, String),
+    /// SUBTRACT (3): removes `value` from the list-valued `key`.
     Subtract(String, String),
 }
 
-/// A consumer group as ListGroups reports it.
+/// A group as ListGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupListing {
+    /// The group id.
     pub group_id: String,
+    /// `consumer` for consumer groups; other users of the group protocol name their own
+    /// (Kafka Connect: `connect`).
     pub protocol_type: String,
-    /// Empty, PreparingRebalance, CompletingRebalance, Stable or Dead.
+    /// Empty, PreparingRebalance, CompletingRebalance, Stable or Dead; an empty string
+    /// from brokers before ListGroups v4 (KIP-518).
     pub state: String,
 }
 
 /// A group member, as DescribeGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupMember {
+    /// The member id the coordinator gave it.
     pub member_id: String,
+    /// A static member's `group.instance.id` (KIP-345); `None` for dynamic members and
+    /// from brokers before DescribeGroups v4.
     pub group_instance_id: Option<String>,
+    /// The member's `client.id`.
     pub client_id: String,
+    /// The member's host as the coordinator sees it (Kafka: `/` and the IP address).
     pub client_host: String,
-    /// For consumer groups: the assigned (topic, partition)s, decoded.
+    /// For consumer groups: the assigned (topic, partition)s, decoded; empty for other
+    /// groups, while the group rebalances, or when the assignment cannot be read.
     pub assignment: Vec<(String, i32)>,
 }
 
-/// A consumer group as DescribeGroups reports it.
+/// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDescription {
+    /// The group id.
     pub group_id: String,
+    /// Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (Kafka's answer
+    /// for a group that does not exist).
     pub state: String,
+    /// As [`GroupListing::protocol_type`].
     pub protocol_type: String,
-    /// The assignor in use (e.g. `range`), when the group is stable.
+    /// The assignor in use (e.g. `range`) when the group is stable; empty otherwise.
     pub protocol: String,
+    /// The members, empty for Empty and Dead groups.
     pub members: Vec<GroupMember>,
 }
 
-/// Which offset ListOffsets should find.
+/// Which offset ListOffsets should find (Kafka protocol guide: ListOffsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetSpec {
+    /// The log start offset (timestamp -2 on the wire).
     Earliest,
+    /// The high watermark: the offset the next record will get (timestamp -1 on the
+    /// wire; read_uncommitted, so open transactions do not hold it back).
     Latest,
-    /// The record with the largest timestamp (KIP-734).
+    /// The record with the largest timestamp (KIP-734, ListOffsets v7+; timestamp -3 on
+    /// the wire).
     MaxTimestamp,
     /// The first offset whose timestamp is at least this (ms since the epoch).
     Timestamp(i64),
@@ -186,15 +239,18 @@ impl OffsetSpec {
 /// The cluster as DescribeCluster reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterDescription {
+    /// The cluster id.
     pub cluster_id: String,
+    /// The controller's node id as the answering broker reports it; -1 when unknown.
     pub controller_id: i32,
+    /// The brokers the answering broker knows.
     pub brokers: Vec<BrokerInfo>,
 }
 
 /// A (topic, partition).
 pub type TopicPartition = (String, i32);
 
-/// The admin client. Cheap to clone.
+/// The admin client. Cheap to clone; clones share metadata and connections.
 #[derive(Clone)]
 pub struct Admin {
     cluster: Arc<Cluster>,
@@ -232,7 +288,8 @@ fn coordinator_ready(codes: impl IntoIterator<Item = i16>) -> Result<(), Error> 
 }
 
 impl Admin {
-    /// An admin client for the cluster at `config.bootstrap_servers`. Connects lazily.
+    /// An admin client for the cluster at `config.bootstrap_servers`. Connects lazily, so
+    /// it cannot fail: the first call finds out whether the cluster can be reached.
     pub fn new(config: AdminConfig) -> Admin {
         Admin {
             cluster: Cluster::new(config.bootstrap_servers, &config.client_id),
@@ -244,11 +301,15 @@ impl Admin {
         self.cluster.any_connection().await
     }
 
-    /// Creates topics (CreateTopics). Returns each topic's id or error (TOPIC_ALREADY_EXISTS,
-    /// INVALID_TOPIC_EXCEPTION, INVALID_CONFIG, ...).
+    /// Creates topics (CreateTopics v2+, sent to any broker); with `validate_only` the
+    /// broker only checks them. Returns, in the broker's order, each topic's id (KIP-516;
+    /// [`Uuid::ZERO`] before CreateTopics v7) or its error: TOPIC_ALREADY_EXISTS,
+    /// INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
+    /// INVALID_CONFIG, POLICY_VIOLATION, TOPIC_AUTHORIZATION_FAILED, REQUEST_TIMED_OUT
+    /// (not done within `request.timeout.ms`), ...
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn create_topics(
         &self,
         topics: &[NewTopic],
@@ -290,10 +351,13 @@ impl Admin {
             .collect())
     }
 
-    /// Deletes topics by name (DeleteTopics).
+    /// Deletes topics by name (DeleteTopics v1+, sent to any broker) and forgets them from
+    /// the cached metadata. Returns, in the broker's order, each topic's result:
+    /// UNKNOWN_TOPIC_OR_PARTITION, TOPIC_DELETION_DISABLED, TOPIC_AUTHORIZATION_FAILED,
+    /// REQUEST_TIMED_OUT (not done within `request.timeout.ms`), ...
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn delete_topics(
         &self,
         names: &[String],
@@ -331,10 +395,14 @@ impl Admin {
             .collect())
     }
 
-    /// Grows topics to the given partition counts (CreatePartitions).
+    /// Grows topics to the given total partition counts, `(topic, new count)`
+    /// (CreatePartitions, KIP-195, sent to any broker); with `validate_only` the broker
+    /// only checks. Returns, in the broker's order, each topic's result:
+    /// INVALID_PARTITIONS (a count not above the current one), UNKNOWN_TOPIC_OR_PARTITION,
+    /// POLICY_VIOLATION, TOPIC_AUTHORIZATION_FAILED, REQUEST_TIMED_OUT, ...
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn create_partitions(
         &self,
         totals: &[(String, i32)],
@@ -365,10 +433,13 @@ impl Admin {
             .collect())
     }
 
-    /// Every topic with its partitions (Metadata); internal topics only when asked.
+    /// Every topic with its partitions (Metadata for all topics), sorted by name; internal
+    /// topics (`__consumer_offsets`, ...) only with `include_internal`. Topics the broker
+    /// reports with an error (e.g. LEADER_NOT_AVAILABLE) are included, with
+    /// [`TopicInfo::error`] set.
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn list_topics(&self, include_internal: bool) -> Result<Vec<TopicInfo>, Error> {
         self.cluster.refresh(None, false).await?;
         let mut topics: Vec<TopicInfo> = self
@@ -381,10 +452,13 @@ impl Admin {
         Ok(topics)
     }
 
-    /// The given topics with their partitions, leaders and ISRs (Metadata).
+    /// The given topics with their partitions, leaders and ISRs (Metadata, never creating
+    /// a topic), in the order given. Per topic: the topic-level error the broker reports
+    /// (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, LEADER_NOT_AVAILABLE, ...),
+    /// or UNKNOWN_TOPIC_OR_PARTITION if it does not mention the topic.
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn describe_topics(
         &self,
         names: &[String],
@@ -409,10 +483,16 @@ impl Admin {
             .collect())
     }
 
-    /// Describes configs of topics or brokers (DescribeConfigs).
+    /// Every config of each resource (DescribeConfigs v1+, without synonyms or
+    /// documentation, sent to any broker). Results are paired with `resources` by position,
+    /// as Kafka answers in request order. Per resource: UNKNOWN_TOPIC_OR_PARTITION,
+    /// TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST, ...
+    /// Kafka describes a broker's configs only on that broker (other brokers answer
+    /// INVALID_REQUEST), so on a multi-broker Kafka cluster a [`ResourceType::Broker`]
+    /// resource may fail.
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn describe_configs(
         &self,
         resources: &[ConfigResource],
@@ -452,10 +532,14 @@ impl Admin {
             .collect())
     }
 
-    /// Changes configs key by key (IncrementalAlterConfigs, KIP-339).
+    /// Changes configs key by key (IncrementalAlterConfigs, KIP-339, sent to any broker);
+    /// with `validate_only` the broker only checks. Results are paired with `changes` by
+    /// position. Per resource: INVALID_CONFIG, INVALID_REQUEST, POLICY_VIOLATION,
+    /// UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED,
+    /// CLUSTER_AUTHORIZATION_FAILED, ...
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)).
     pub async fn incremental_alter_configs(
         &self,
         changes: &[(ConfigResource, Vec<AlterConfigOp>)],
@@ -498,10 +582,13 @@ impl Admin {
             .collect())
     }
 
-    /// The cluster id, controller and brokers (DescribeCluster).
+    /// The cluster id, controller and brokers (DescribeCluster, KIP-700, asking for broker
+    /// endpoints, KIP-919).
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made or the broker reports an error.
+    /// Request errors (see the [module docs](self#errors)), [`Error::UnsupportedApi`] in
+    /// particular from brokers without DescribeCluster (Kafka before 2.8), and
+    /// [`Error::Kafka`] with the error the broker reports.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
         let (_, response) = self
             .any()
@@ -577,11 +664,24 @@ impl Admin {
         Ok(results)
     }
 
-    /// Offsets by time (ListOffsets): for each partition the (offset, timestamp) found;
-    /// timestamp -1 for Earliest/Latest.
+    /// Offsets by time (ListOffsets v1+, read_uncommitted, sent to each partition's leader
+    /// per the cached metadata): for each `(topic, partition, spec)` the `(offset,
+    /// timestamp)` found, timestamp in ms since the epoch, -1 for
+    /// [`OffsetSpec::Earliest`] / [`OffsetSpec::Latest`]. Kafka answers offset -1 when no
+    /// record has a timestamp at or after [`OffsetSpec::Timestamp`]. Results come in no
+    /// particular order; a partition named twice is asked once, with the last spec.
+    ///
+    /// Per partition: the error of looking up its leader (the topic's error,
+    /// UNKNOWN_TOPIC_OR_PARTITION for a partition the metadata lacks, or a request error of
+    /// the Metadata refresh), or the leader's: NOT_LEADER_OR_FOLLOWER,
+    /// LEADER_NOT_AVAILABLE, OFFSET_NOT_AVAILABLE, ... Leaders come from the cached
+    /// metadata, which only [`Admin::describe_topics`] and [`Admin::list_topics`] refresh:
+    /// call one after NOT_LEADER_OR_FOLLOWER before retrying.
     ///
     /// # Errors
-    /// [`Error`] when the requests cannot be made.
+    /// Request errors (see the [module docs](self#errors)) with any leader; and
+    /// [`Error::Kafka`] with BROKER_NOT_AVAILABLE if a partition has no leader in the
+    /// metadata. Either fails the whole call.
     pub async fn list_offsets(
         &self,
         wanted: &[(String, i32, OffsetSpec)],
@@ -637,11 +737,18 @@ impl Admin {
         .await
     }
 
-    /// DeleteRecords: moves each partition's log start offset up to the offset given (-1:
-    /// the high watermark). Returns the new low watermarks.
+    /// Deletes records (DeleteRecords, KIP-107, sent to each partition's leader per the
+    /// cached metadata): for each `(topic, partition, offset)`, moves the log start offset
+    /// up to `offset` (-1: the high watermark). Returns each partition's new low watermark
+    /// (log start offset), in no particular order; a partition named twice is sent once,
+    /// with the last offset.
+    ///
+    /// Per partition: the leader lookup's error as in [`Admin::list_offsets`], or the
+    /// leader's: OFFSET_OUT_OF_RANGE (beyond the high watermark), NOT_LEADER_OR_FOLLOWER,
+    /// POLICY_VIOLATION, TOPIC_AUTHORIZATION_FAILED, REQUEST_TIMED_OUT, ...
     ///
     /// # Errors
-    /// [`Error`] when the requests cannot be made.
+    /// As [`Admin::list_offsets`].
     pub async fn delete_records(
         &self,
         before: &[(String, i32, i64)],
@@ -776,11 +883,17 @@ impl Admin {
         .await
     }
 
-    /// Every consumer group, optionally only those in the given states (ListGroups,
-    /// KIP-518). Asks every broker.
+    /// Every group (consumer groups and other users of the group protocol), sorted by id;
+    /// with `states` non-empty only those in one of them (e.g. `"Stable"`; ListGroups v4+,
+    /// KIP-518). Refreshes the metadata of every topic, then asks every broker, as each
+    /// coordinates its own groups.
     ///
     /// # Errors
-    /// [`Error`] when a request cannot be made or a broker reports an error.
+    /// Request errors (see the [module docs](self#errors)) with any broker,
+    /// [`Error::Encode`] in particular when `states` is set and a broker lacks ListGroups
+    /// v4; [`Error::Kafka`] with the error a broker reports
+    /// (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, ...). Either fails the
+    /// whole call.
     pub async fn list_groups(&self, states: &[String]) -> Result<Vec<GroupListing>, Error> {
         self.cluster.refresh(None, false).await?;
         let mut listings = Vec::new();
@@ -807,10 +920,16 @@ impl Admin {
     }
 
     /// Describes groups: state, assignor, members and (for consumer groups) their
-    /// assigned partitions (DescribeGroups).
+    /// assigned partitions (FindCoordinator, then DescribeGroups to the coordinator, group
+    /// by group). A group that does not exist is described as Dead, with no members.
+    ///
+    /// Per group: failing to find or reach its coordinator (COORDINATOR_NOT_AVAILABLE,
+    /// GROUP_AUTHORIZATION_FAILED, a request error), or the error DescribeGroups reports
+    /// (COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR, GROUP_AUTHORIZATION_FAILED, ...).
     ///
     /// # Errors
-    /// [`Error`] when the requests cannot be made.
+    /// Request errors (see the [module docs](self#errors)) of a DescribeGroups request
+    /// fail the whole call.
     pub async fn describe_groups(
         &self,
         groups: &[String],
@@ -867,11 +986,15 @@ impl Admin {
         Ok(results)
     }
 
-    /// Deletes empty groups and their offsets (DeleteGroups): NON_EMPTY_GROUP while a
-    /// group has members, GROUP_ID_NOT_FOUND for unknown ones.
+    /// Deletes empty groups and their committed offsets (FindCoordinator, then
+    /// DeleteGroups, KIP-229, to the coordinator, group by group). Per group:
+    /// NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND for unknown ones,
+    /// GROUP_AUTHORIZATION_FAILED, NOT_COORDINATOR, ...
     ///
     /// # Errors
-    /// [`Error`] when the requests cannot be made.
+    /// Request errors (see the [module docs](self#errors)), and [`Error::Kafka`] with the
+    /// FindCoordinator error (COORDINATOR_NOT_AVAILABLE, GROUP_AUTHORIZATION_FAILED, ...),
+    /// for any group: unlike [`Admin::describe_groups`], either fails the whole call.
     pub async fn delete_groups(
         &self,
         groups: &[String],
@@ -900,11 +1023,17 @@ impl Admin {
         Ok(results)
     }
 
-    /// A group's committed offsets: every one, or those of the given partitions
-    /// (OffsetFetch). Partitions without a commit have offset -1.
+    /// A group's committed offsets, `((topic, partition), offset, metadata)`, the offset
+    /// being the next one to consume: every committed partition with `None`, else the given
+    /// partitions, -1 for those without a commit (OffsetFetch v1+ to the coordinator;
+    /// v8+ in the batched form, KIP-709). In the broker's order.
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made or the group reports an error.
+    /// Request errors (see the [module docs](self#errors)); [`Error::Kafka`] with the
+    /// FindCoordinator error, or with any group- or partition-level error OffsetFetch
+    /// reports (GROUP_AUTHORIZATION_FAILED, COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR,
+    /// UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, ...): one failing partition
+    /// fails the whole call.
     pub async fn list_group_offsets(
         &self,
         group: &str,
@@ -997,11 +1126,16 @@ impl Admin {
         Ok(out)
     }
 
-    /// Sets a group's committed offsets (OffsetCommit as an admin: no member, generation
-    /// -1), which Kafka allows only while the group is empty.
+    /// Sets a group's committed offsets, `(topic, partition, next offset to consume)`, with
+    /// empty metadata (OffsetCommit v2+ to the coordinator, as an admin: no member,
+    /// generation -1), which Kafka allows only while the group is empty. Per partition, in
+    /// the broker's order: UNKNOWN_MEMBER_ID while the group has members,
+    /// REBALANCE_IN_PROGRESS, GROUP_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED,
+    /// OFFSET_METADATA_TOO_LARGE, ...
     ///
     /// # Errors
-    /// [`Error`] when the request cannot be made.
+    /// Request errors (see the [module docs](self#errors)), and [`Error::Kafka`] with the
+    /// FindCoordinator error (COORDINATOR_NOT_AVAILABLE, GROUP_AUTHORIZATION_FAILED, ...).
     pub async fn alter_group_offsets(
         &self,
         group: &str,

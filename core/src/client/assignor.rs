@@ -5,7 +5,17 @@
 //! to the topic) and `cooperative-sticky` (balanced, and keeping each partition with the
 //! member that owns it where balance allows; KIP-429). Subscriptions and assignments
 //! travel as Kafka's `ConsumerProtocolSubscription` / `ConsumerProtocolAssignment`,
-//! version-prefixed.
+//! version-prefixed (the embedded protocol of JoinGroup / SyncGroup, Kafka protocol guide:
+//! JoinGroup, SyncGroup).
+//!
+//! The group leader alone computes the assignment, so a group may mix tidelog with other
+//! clients that share an assignor name. `range` and `roundrobin` give the Java client's
+//! assignments (members ordered by member id; Java orders static members, KIP-345, by
+//! `group.instance.id` instead); `cooperative-sticky` follows the same rules as Java's
+//! but is a different algorithm, so its assignments may differ from Java's in which
+//! partitions move.
+
+#![warn(missing_docs)]
 
 use crate::protocol::codec::{Decodable, Encodable};
 use crate::protocol::messages::{
@@ -28,23 +38,33 @@ pub type Assignment = BTreeMap<String, Vec<TopicPartition>>;
 /// What a member tells the group leader in JoinGroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
+    /// The topics the member subscribes to.
     pub topics: Vec<String>,
     /// The partitions the member owns now (empty under eager rebalancing, which revokes
     /// everything before joining).
     pub owned_partitions: Vec<TopicPartition>,
-    /// The generation in which it owned them; -1 when unknown.
+    /// The generation in which it owned them (KIP-792); -1 when unknown.
     pub generation: i32,
 }
 
 /// The assignors tidelog implements, by `partition.assignment.strategy` name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assignor {
+    /// `range` (Java's `RangeAssignor`): per topic, consecutive partitions to its
+    /// subscribers in member-id order, the first ones getting one more when the count
+    /// does not divide. Eager.
     Range,
+    /// `roundrobin` (Java's `RoundRobinAssignor`): every partition, topic by topic, dealt
+    /// to the members in member-id order, skipping members not subscribed to its topic.
+    /// Eager.
     RoundRobin,
+    /// `cooperative-sticky` (Java's `CooperativeStickyAssignor`): balanced, keeping
+    /// partitions with their owners where balance allows; cooperative (KIP-429).
     CooperativeSticky,
 }
 
 impl Assignor {
+    /// The protocol name sent in JoinGroup: `range`, `roundrobin` or `cooperative-sticky`.
     pub fn name(self) -> &'static str {
         match self {
             Assignor::Range => "range",
@@ -53,8 +73,10 @@ impl Assignor {
         }
     }
 
-    /// Parses a `partition.assignment.strategy` value: names, or Java class names ending
-    /// in `RangeAssignor` / `RoundRobinAssignor` / `CooperativeStickyAssignor`.
+    /// Parses one `partition.assignment.strategy` entry (surrounding whitespace ignored): a
+    /// [name](Assignor::name), or a qualified Java class name ending in `.RangeAssignor`,
+    /// `.RoundRobinAssignor` or `.CooperativeStickyAssignor`. `None` for anything else
+    /// (Java's eager `StickyAssignor` included).
     pub fn from_name(name: &str) -> Option<Assignor> {
         let name = name.trim();
         match name {
@@ -75,7 +97,10 @@ impl Assignor {
     }
 
     /// Assigns `partitions` (topic to partition count) to `members` (member id to its
-    /// subscription).
+    /// subscription). Every member gets an entry, its partitions sorted; a partition goes
+    /// to exactly one member subscribed to its topic, and topics nobody subscribes to are
+    /// left out. Only `cooperative-sticky` reads the owned partitions; under cooperative
+    /// rebalancing apply [`withhold_transfers`] to the result.
     pub fn assign(
         self,
         members: &BTreeMap<String, Subscription>,
@@ -247,7 +272,8 @@ fn versioned(body: &impl Encodable) -> Bytes {
     buf.freeze()
 }
 
-/// A member's JoinGroup metadata.
+/// A member's JoinGroup protocol metadata: `ConsumerProtocolSubscription` v3, without
+/// user data or rack.
 pub fn encode_subscription(subscription: &Subscription) -> Bytes {
     versioned(&ConsumerProtocolSubscription {
         topics: subscription.topics.clone(),
@@ -266,8 +292,9 @@ pub fn encode_subscription(subscription: &Subscription) -> Bytes {
     })
 }
 
-/// A member's JoinGroup metadata, read at the version it was written in; `None` if it
-/// cannot be read.
+/// A member's JoinGroup metadata, read at the version it was written in, capped at 3 as
+/// the Java client caps it (later versions only append fields); `None` if it cannot be
+/// read.
 pub fn decode_subscription(mut bytes: Bytes) -> Option<Subscription> {
     if bytes.len() < 2 {
         return None;
@@ -300,7 +327,7 @@ fn by_topic(partitions: &[TopicPartition]) -> Vec<(String, Vec<i32>)> {
         .collect()
 }
 
-/// A member's SyncGroup assignment.
+/// A member's SyncGroup assignment: `ConsumerProtocolAssignment` v3, without user data.
 pub fn encode_assignment(partitions: &[TopicPartition]) -> Bytes {
     versioned(&ConsumerProtocolAssignment {
         assigned_partitions: by_topic(partitions)
@@ -316,7 +343,9 @@ pub fn encode_assignment(partitions: &[TopicPartition]) -> Bytes {
     })
 }
 
-/// The partitions in a SyncGroup assignment; empty if it cannot be read.
+/// The partitions in a SyncGroup assignment (or a DescribeGroups member assignment),
+/// read as [`decode_subscription`] reads versions; empty if it cannot be read, which is
+/// indistinguishable from an empty assignment.
 pub fn decode_assignment(mut bytes: Bytes) -> Vec<TopicPartition> {
     if bytes.len() < 2 {
         return Vec::new();

@@ -1,6 +1,15 @@
 //! What a client knows about the cluster: brokers, topics and partition leaders (from
-//! Metadata requests), and one connection per broker, opened on first use and reopened
-//! after a failure.
+//! Metadata requests, Kafka protocol guide: Metadata), and one connection per broker,
+//! opened on first use and reopened after a failure.
+//!
+//! Metadata is cached until refreshed: a topic is looked up again only when it is unknown,
+//! was last reported with a topic-level error, or was [invalidated](Cluster::invalidate).
+//!
+//! Errors reaching a broker are those of [`BrokerConnection::connect`]: [`Error::Io`],
+//! [`Error::Disconnected`], [`Error::Decode`], [`Error::Kafka`] (ApiVersions) and
+//! [`Error::UnsupportedApi`]; requests add [`Error::Encode`].
+
+#![warn(missing_docs)]
 
 use super::connection::BrokerConnection;
 use crate::error::{Error, ErrorCode};
@@ -13,34 +22,52 @@ use std::sync::{Arc, Mutex};
 /// One partition's leadership, as Metadata reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
+    /// The partition index.
     pub partition: i32,
     /// The leader's node id; -1 when there is none.
     pub leader: i32,
+    /// The leader epoch (KIP-320); -1 when unknown (Metadata before v7).
     pub leader_epoch: i32,
+    /// Node ids of all replicas, the preferred leader first.
     pub replicas: Vec<i32>,
+    /// Node ids of the in-sync replicas.
     pub isr: Vec<i32>,
+    /// The partition's error, e.g. LEADER_NOT_AVAILABLE; NONE when healthy. Codes this
+    /// client does not know become UNKNOWN_SERVER_ERROR.
     pub error: ErrorCode,
 }
 
 /// One topic, as Metadata reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
+    /// The topic name.
     pub name: String,
+    /// The topic id (KIP-516); [`Uuid::ZERO`] when the broker sends none (Metadata
+    /// before v10).
     pub topic_id: Uuid,
+    /// Whether it is an internal topic such as `__consumer_offsets`.
     pub is_internal: bool,
+    /// Its partitions, in the order the broker listed them.
     pub partitions: Vec<PartitionInfo>,
+    /// The topic's error, e.g. UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE (while
+    /// an auto-created topic is being set up); NONE when healthy. Codes this client does
+    /// not know become UNKNOWN_SERVER_ERROR.
     pub error: ErrorCode,
 }
 
-/// A broker's id and address.
+/// A broker's id and advertised address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerInfo {
+    /// The broker's node id (`node.id` / `broker.id`).
     pub node_id: i32,
+    /// The advertised host name or IP address.
     pub host: String,
+    /// The advertised TCP port.
     pub port: i32,
 }
 
 impl BrokerInfo {
+    /// `host:port`, for connecting. An IPv6 host is not put in brackets.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -54,7 +81,8 @@ struct Known {
     controller: i32,
 }
 
-/// The cluster as one client sees it.
+/// The cluster as one client sees it. Shared by a client's tasks; every method takes
+/// `&self`.
 pub struct Cluster {
     bootstrap: Vec<String>,
     client_id: String,
@@ -63,7 +91,8 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// A cluster reached through `bootstrap` addresses (`host:port`).
+    /// A cluster reached through `bootstrap` addresses (`host:port`); `client_id` goes in
+    /// every request header. Connects lazily, so it cannot fail.
     pub fn new(bootstrap: Vec<String>, client_id: &str) -> Arc<Cluster> {
         Arc::new(Cluster {
             bootstrap,
@@ -77,10 +106,13 @@ impl Cluster {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The connection to `address`, opened if needed.
+    /// The connection to `address` (`host:port`), opened if there is none or the last one
+    /// closed. Connections are opened one at a time: while one is being opened, other
+    /// lookups wait.
     ///
     /// # Errors
-    /// [`Error::Io`] if the broker cannot be reached.
+    /// Those of [`BrokerConnection::connect`] ([`Error::Io`] if the broker cannot be
+    /// reached, ...).
     pub async fn connection_to(&self, address: &str) -> Result<Arc<BrokerConnection>, Error> {
         let mut connections = self.connections.lock().await;
         if let Some(connection) = connections.get(address).filter(|c| c.is_open()) {
@@ -91,10 +123,12 @@ impl Cluster {
         Ok(connection)
     }
 
-    /// The connection to broker `node_id`, known from metadata.
+    /// The connection to broker `node_id`, whose address is known from metadata.
     ///
     /// # Errors
-    /// [`Error::Kafka`] with BROKER_NOT_AVAILABLE for an unknown node, or the connect error.
+    /// [`Error::Kafka`] with BROKER_NOT_AVAILABLE for a node not in the last Metadata
+    /// response (including -1, "no leader"), or the errors of
+    /// [`Cluster::connection_to`].
     pub async fn connection(&self, node_id: i32) -> Result<Arc<BrokerConnection>, Error> {
         let address = self.known().brokers.get(&node_id).map(BrokerInfo::address);
         match address {
@@ -106,10 +140,12 @@ impl Cluster {
         }
     }
 
-    /// A connection to any broker: a known one, else a bootstrap server.
+    /// A connection to any broker: the known brokers first (in no particular order), then
+    /// the bootstrap servers, trying each in turn.
     ///
     /// # Errors
-    /// The last connect error when none can be reached.
+    /// The last one's error from [`Cluster::connection_to`] when none can be reached;
+    /// [`Error::Kafka`] with BROKER_NOT_AVAILABLE when there is no address at all.
     pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>, Error> {
         let mut candidates: Vec<String> = self
             .known()
@@ -131,11 +167,16 @@ impl Cluster {
         }))
     }
 
-    /// Refreshes metadata for `topics` (every topic when `None`), creating missing ones
-    /// when the broker allows and `allow_auto_create` is set.
+    /// Refreshes the brokers, the cluster id and controller, and the metadata of `topics`
+    /// (every topic when `None`, which also forgets topics that no longer exist), with a
+    /// Metadata request (v1+) to any broker. Missing topics are created when
+    /// `allow_auto_create` is set and the broker allows it (`auto.create.topics.enable`).
     ///
     /// # Errors
-    /// Connection errors; per-topic errors are recorded in [`TopicInfo::error`].
+    /// The errors of [`Cluster::any_connection`] and of [`BrokerConnection::call`]
+    /// ([`Error::Encode`] for `allow_auto_create = false` with a broker before Metadata v4,
+    /// which cannot express it). Per-topic and per-partition errors are not errors here
+    /// but recorded in [`TopicInfo::error`] and [`PartitionInfo::error`].
     pub async fn refresh(
         &self,
         topics: Option<&[String]>,
@@ -211,31 +252,38 @@ impl Cluster {
         Ok(())
     }
 
-    /// What is known about `topic`, if anything.
+    /// What is cached about `topic`, if anything (no request; it may carry an error).
     pub fn topic(&self, topic: &str) -> Option<TopicInfo> {
         self.known().topics.get(topic).cloned()
     }
 
-    /// Every known topic.
+    /// Every cached topic, in no particular order, including those cached with an error.
     pub fn topics(&self) -> Vec<TopicInfo> {
         self.known().topics.values().cloned().collect()
     }
 
-    /// Every known broker.
+    /// Every broker in the last Metadata response, in no particular order.
     pub fn brokers(&self) -> Vec<BrokerInfo> {
         self.known().brokers.values().cloned().collect()
     }
 
-    /// The cluster id and controller from the last Metadata response.
+    /// The cluster id and the controller's node id from the last Metadata response;
+    /// `(None, 0)` before the first one. The controller is -1 when the broker names none.
     pub fn cluster_id(&self) -> (Option<String>, i32) {
         let known = self.known();
         (known.cluster_id.clone(), known.controller)
     }
 
-    /// `topic`'s metadata, fetched if it is not known yet.
+    /// `topic`'s metadata: the cached one if it has no topic-level error, else refreshed
+    /// (creating the topic if `allow_auto_create`, see [`Cluster::refresh`]). A cached
+    /// entry may be stale (an old leader, a partition without one): call
+    /// [`Cluster::invalidate`] after errors that say so.
     ///
     /// # Errors
-    /// [`Error::Kafka`] with the topic's error (UNKNOWN_TOPIC_OR_PARTITION, ...).
+    /// Those of [`Cluster::refresh`], and [`Error::Kafka`] with the topic's error
+    /// (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, TOPIC_AUTHORIZATION_FAILED,
+    /// INVALID_TOPIC_EXCEPTION, ...), UNKNOWN_TOPIC_OR_PARTITION if the response does not
+    /// mention it.
     pub async fn topic_info(
         &self,
         topic: &str,
@@ -259,8 +307,8 @@ impl Cluster {
         }
     }
 
-    /// Forgets `topic` so that the next lookup refreshes it (after NOT_LEADER_OR_FOLLOWER
-    /// and the like).
+    /// Forgets `topic` so that the next [`Cluster::topic_info`] refreshes it (after
+    /// NOT_LEADER_OR_FOLLOWER and the like).
     pub fn invalidate(&self, topic: &str) {
         self.known().topics.remove(topic);
     }

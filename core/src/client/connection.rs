@@ -3,6 +3,11 @@
 //! connection) and are matched to their requests by correlation id. On connect the client
 //! negotiates versions with ApiVersions (KIP-35), retrying at the version the broker
 //! names when it does not know ours (KIP-511).
+//!
+//! There are no client-side timeouts at this level: a call waits until the broker answers
+//! or the connection fails.
+
+#![warn(missing_docs)]
 
 use crate::error::Error;
 use crate::protocol::frame::{decode_response_as, encode_request, peek_correlation_id};
@@ -29,7 +34,10 @@ struct Pending {
 
 type PendingQueue = Arc<Mutex<Option<VecDeque<Pending>>>>;
 
-/// A connection to one broker. Cheap to share: clone the `Arc`.
+/// A connection to one broker. Cheap to share: clone the `Arc`. A background task reads
+/// the responses; once the connection fails it stays closed ([`BrokerConnection::is_open`]
+/// is false) and every call expecting a response fails with [`Error::Disconnected`]; open
+/// a new one.
 pub struct BrokerConnection {
     address: String,
     client_id: String,
@@ -106,10 +114,22 @@ async fn read_responses(
 }
 
 impl BrokerConnection {
-    /// Connects to `address` (`host:port`) and negotiates API versions.
+    /// Connects to `address` (`host:port`, or `[v6addr]:port`) with TCP_NODELAY, and
+    /// negotiates API versions (ApiVersions, KIP-35/KIP-511). `client_id` is sent in every
+    /// request header.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime, where it cannot connect or spawn its response reader.
     ///
     /// # Errors
-    /// [`Error::Io`] if the broker cannot be reached; [`Error::Kafka`] if ApiVersions fails.
+    /// - [`Error::Io`] if the broker cannot be reached (no connect timeout other than the
+    ///   OS's).
+    /// - [`Error::Disconnected`] if it closes the connection before answering, or
+    ///   [`Error::Decode`] if its answer cannot be read.
+    /// - [`Error::Kafka`] with the ApiVersions error code (UNSUPPORTED_VERSION if even the
+    ///   version the broker names in its first answer is refused).
+    /// - [`Error::UnsupportedApi`] if, asked at the version it named, the broker names a
+    ///   lower one again.
     pub async fn connect(address: &str, client_id: &str) -> Result<Arc<BrokerConnection>, Error> {
         let io = |source| Error::Io {
             broker: address.to_string(),
@@ -178,16 +198,18 @@ impl BrokerConnection {
         })
     }
 
-    /// The broker's address.
+    /// The broker's address, as passed to [`BrokerConnection::connect`].
     pub fn address(&self) -> &str {
         &self.address
     }
 
     /// The highest version of `api_key` both this client and the broker speak, at least
-    /// `min_version` (the lowest this client is willing to use).
+    /// `min_version` (the lowest this client is willing to use). A version that tidelog's
+    /// schemas mark unstable (`latestVersionUnstable`) is never chosen.
     ///
     /// # Errors
-    /// [`Error::UnsupportedApi`] when there is none.
+    /// [`Error::UnsupportedApi`] when the broker does not advertise the API or the ranges
+    /// do not overlap at or above `min_version`.
     pub fn version_for(&self, api_key: ApiKey, min_version: i16) -> Result<i16, Error> {
         let ours = api_key.versions();
         let our_max = if api_key.latest_version_unstable() {
@@ -258,12 +280,20 @@ impl BrokerConnection {
         })
     }
 
-    /// Sends `request` at `version` and waits for its response.
+    /// Sends `request` at `version` (which the caller has checked the broker supports, see
+    /// [`BrokerConnection::version_for`]) and waits for its response, however long that
+    /// takes.
+    ///
+    /// Cancelling the returned future while the request is being written can leave a
+    /// partial request on the connection, which the broker will then reject or close.
     ///
     /// # Errors
-    /// [`Error::Io`] / [`Error::Disconnected`] on connection failures, [`Error::Decode`]
-    /// for a malformed response. Kafka error codes inside the response are the caller's
-    /// to interpret.
+    /// - [`Error::Encode`] if `request` cannot be written at `version`.
+    /// - [`Error::Io`] if writing fails, [`Error::Disconnected`] if the connection is or
+    ///   becomes closed before the response arrives.
+    /// - [`Error::Decode`] for a malformed response.
+    ///
+    /// Kafka error codes inside the response are the caller's to interpret.
     pub async fn send<R: Request>(&self, request: R, version: i16) -> Result<R::Response, Error> {
         let frame = self
             .round_trip(R::API_KEY as i16, version, request.into(), true)
@@ -277,10 +307,12 @@ impl BrokerConnection {
     }
 
     /// Sends `request` at the best version negotiated with the broker (at least
-    /// `min_version`) and waits for its response.
+    /// `min_version`) and waits for its response. Returns the version used with the
+    /// response.
     ///
     /// # Errors
-    /// As [`BrokerConnection::send`], and [`Error::UnsupportedApi`].
+    /// As [`BrokerConnection::send`], and [`Error::UnsupportedApi`] from
+    /// [`BrokerConnection::version_for`].
     pub async fn call<R: Request>(
         &self,
         request: R,
@@ -290,10 +322,13 @@ impl BrokerConnection {
         Ok((version, self.send(request, version).await?))
     }
 
-    /// Sends a request that gets no response (a Produce with acks=0).
+    /// Sends a request that gets no response (a Produce with acks=0) and returns once it is
+    /// written. Only for such requests: a response to it would not match the next
+    /// request's correlation id, and the connection would be closed.
     ///
     /// # Errors
-    /// [`Error::Io`] if it cannot be written.
+    /// [`Error::Encode`] if it cannot be encoded at `version`; [`Error::Io`] if it cannot
+    /// be written.
     pub async fn send_without_response<R: Request>(
         &self,
         request: R,
@@ -304,7 +339,9 @@ impl BrokerConnection {
             .map(|_| ())
     }
 
-    /// Whether the connection is still usable.
+    /// Whether the connection is still usable: false once the response reader has
+    /// stopped (the broker closed the connection, a read failed, or a response came out
+    /// of order). A failed write alone does not close it.
     pub fn is_open(&self) -> bool {
         lock(&self.pending).is_some()
     }

@@ -5,6 +5,27 @@
 //! [`Consumer::poll`]. Positions start from the group's committed offsets, else from
 //! `auto.offset.reset`; commits are manual ([`Consumer::commit`]) or automatic
 //! (`enable.auto.commit`, every `auto.commit.interval.ms`).
+//!
+//! The group protocol is Kafka's classic one (Kafka protocol guide: FindCoordinator,
+//! JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch), with static
+//! membership (KIP-345); fetching uses Fetch v4 to v12 (topics by name) without fetch
+//! sessions, one request per leader per round.
+//!
+//! # Errors
+//!
+//! Background work retries retriable errors (connection failures, NOT_COORDINATOR,
+//! NOT_LEADER_OR_FOLLOWER, ...) every 100 ms without reporting them, and answers
+//! REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID by rejoining; any other
+//! error is handed to the next [`Consumer::poll`]. A consumer that cannot reach its
+//! brokers therefore polls `Ok(None)`, it does not fail.
+//!
+//! The *request errors* the `# Errors` sections below refer to are [`Error::Io`],
+//! [`Error::Disconnected`], [`Error::Decode`], [`Error::Encode`],
+//! [`Error::UnsupportedApi`], and [`Error::Kafka`] from ApiVersions on connect. Calls
+//! wait until the broker answers or the connection fails; there is no client-side
+//! timeout.
+
+#![warn(missing_docs)]
 
 use super::assignor::{self, Assignor, Subscription};
 use super::cluster::Cluster;
@@ -27,48 +48,74 @@ pub type TopicPartition = (String, i32);
 /// A partition and the offset to fetch it from.
 type PartitionAt = (TopicPartition, i64);
 
-/// Where to start when there is no committed offset (`auto.offset.reset`).
+/// Where to start when there is no committed offset, or when the position is outside the
+/// log (OFFSET_OUT_OF_RANGE): `auto.offset.reset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetReset {
+    /// `earliest` (or `smallest`, `beginning`): the log start offset.
     Earliest,
+    /// `latest` (or `largest`, `end`): the high watermark, or the last stable offset with
+    /// read_committed. The default.
     Latest,
-    /// Fail: [`Consumer::poll`] returns an error naming the partition.
+    /// `none` (or `error`): fail. [`Consumer::poll`] returns [`Error::Kafka`] with
+    /// OFFSET_OUT_OF_RANGE naming the partition, again and again until a
+    /// [`Consumer::seek`] gives the partition a valid position. While a partition has no
+    /// position at all (no committed offset), no partition is fetched.
     None,
 }
 
-/// Consumer settings by Kafka key.
+/// Consumer settings by Kafka key. Numbers are not range-checked.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
+    /// `bootstrap.servers` (required): `host:port` addresses to discover the cluster from.
     pub bootstrap_servers: Vec<String>,
+    /// `client.id`, sent with every request. Default `tidelog-consumer`.
     pub client_id: String,
-    /// `group.id`: needed for `subscribe` and for commits.
+    /// `group.id`: needed for `subscribe`, `commit` and `committed`; with `assign`,
+    /// positions start from its committed offsets. Default none; empty means none.
     pub group_id: Option<String>,
-    /// `group.instance.id`: static membership (KIP-345).
+    /// `group.instance.id`: static membership (KIP-345); such a member does not leave the
+    /// group on close. Default none; empty means none.
     pub group_instance_id: Option<String>,
+    /// `auto.offset.reset`. Default [`OffsetReset::Latest`].
     pub auto_offset_reset: OffsetReset,
+    /// `enable.auto.commit`: commit consumed positions every `auto.commit.interval.ms`,
+    /// before partitions are revoked, and on close. Default true.
     pub enable_auto_commit: bool,
-    /// `auto.commit.interval.ms` (ms).
+    /// `auto.commit.interval.ms` (ms): checked between fetch rounds. Default 5000.
     pub auto_commit_interval_ms: u64,
-    /// `fetch.min.bytes` (bytes).
+    /// `fetch.min.bytes` (bytes): a fetch waits for at least this much data, up to
+    /// `fetch.max.wait.ms`. Default 1.
     pub fetch_min_bytes: i32,
-    /// `fetch.max.wait.ms` (ms).
+    /// `fetch.max.wait.ms` (ms): the longest a broker holds a fetch. Default 500.
     pub fetch_max_wait_ms: i32,
-    /// `fetch.max.bytes` (bytes per fetch response).
+    /// `fetch.max.bytes` (bytes per fetch response, i.e. per leader per round). Default
+    /// 52428800 (50 MiB).
     pub fetch_max_bytes: i32,
-    /// `max.partition.fetch.bytes` (bytes per partition per fetch).
+    /// `max.partition.fetch.bytes` (bytes per partition per fetch). Default 1048576
+    /// (1 MiB).
     pub max_partition_fetch_bytes: i32,
-    /// `isolation.level`: 0 read_uncommitted, 1 read_committed.
+    /// `isolation.level`: 0 `read_uncommitted` (default), 1 `read_committed` (KIP-98).
+    /// With read_committed the broker returns only records up to the last stable offset,
+    /// but this client does not filter out records of aborted transactions (it ignores
+    /// the fetch response's aborted-transaction list); it skips only control records.
     pub isolation_level: i8,
-    /// `session.timeout.ms` (ms).
+    /// `session.timeout.ms` (ms), sent in JoinGroup: how long the coordinator waits for
+    /// a heartbeat before removing the member. Default 45000.
     pub session_timeout_ms: i32,
-    /// `heartbeat.interval.ms` (ms).
+    /// `heartbeat.interval.ms` (ms): the pause between heartbeats. Default 3000.
     pub heartbeat_interval_ms: u64,
-    /// `max.poll.interval.ms` (ms): the rebalance timeout sent in JoinGroup.
+    /// `max.poll.interval.ms` (ms), sent in JoinGroup as the rebalance timeout: how long
+    /// the coordinator waits for members to rejoin. Unlike the Java client, the consumer
+    /// does not leave the group when `poll` is not called for this long. Default 300000.
     pub max_poll_interval_ms: i32,
     /// `metadata.max.age.ms` (ms): how often a pattern subscription looks for new
-    /// matching topics.
+    /// matching topics. Other metadata is refreshed only after errors. Default 300000.
     pub metadata_max_age_ms: u64,
-    /// `partition.assignment.strategy`, in order of preference.
+    /// `partition.assignment.strategy`, in order of preference (comma-separated names or
+    /// Java class names, see [`Assignor::from_name`]). Rebalancing is cooperative only if
+    /// every one is. Default `range, roundrobin` (the Java client's is
+    /// `range, cooperative-sticky`).
     pub assignors: Vec<Assignor>,
 }
 
@@ -89,10 +136,15 @@ fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, Error> {
 }
 
 impl ConsumerConfig {
-    /// Parses Kafka-style settings (defaults as the Java client's).
+    /// Parses Kafka-style settings; later pairs override earlier ones. Defaults are the
+    /// Java client's except `client.id` and `partition.assignment.strategy` (see the
+    /// fields).
     ///
     /// # Errors
-    /// [`Error::Config`] naming an unknown key or a bad value.
+    /// [`Error::Config`]: `UnknownKey` for a key other than the fields'; `InvalidValue`
+    /// for a `bootstrap.servers` entry that is not `host:port`, a number or boolean that
+    /// does not parse, an unknown `auto.offset.reset`, `isolation.level` or assignor, an
+    /// empty `partition.assignment.strategy`, or a missing `bootstrap.servers`.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<ConsumerConfig, Error> {
@@ -195,31 +247,42 @@ impl ConsumerConfig {
 /// A record as the consumer hands it out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerRecord {
+    /// The topic it was read from.
     pub topic: String,
+    /// The partition it was read from.
     pub partition: i32,
+    /// Its offset in the partition.
     pub offset: i64,
-    /// Milliseconds since the epoch (CreateTime or LogAppendTime).
+    /// Milliseconds since the epoch (CreateTime or LogAppendTime, as the topic's
+    /// `message.timestamp.type` says).
     pub timestamp_ms: i64,
+    /// The key; `None` for a null key.
     pub key: Option<Bytes>,
+    /// The value; `None` for a null value (a tombstone).
     pub value: Option<Bytes>,
+    /// The headers in record order: keys decoded as UTF-8 (invalid sequences replaced),
+    /// values `None` when null.
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
 /// A change of assignment, reported to the rebalance listener, with the partitions it
 /// concerns. Under eager rebalancing every rebalance revokes the whole assignment and
 /// assigns the new one; under cooperative rebalancing (KIP-429) only the partitions that
-/// move are revoked, and `Assigned` lists only those added.
+/// move are revoked, and `Assigned` lists only those added (possibly none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RebalanceEvent {
-    /// The partitions are now this consumer's; fetching starts from their committed
-    /// offsets (or `auto.offset.reset`).
+    /// The partitions are now this consumer's (already in [`Consumer::assignment`], so the
+    /// listener may [`Consumer::seek`] them); fetching starts from their committed offsets
+    /// (or `auto.offset.reset`).
     Assigned(Vec<TopicPartition>),
-    /// The partitions are given up in an orderly way; with `enable.auto.commit` their
-    /// positions were committed just before.
+    /// The partitions are given up in an orderly way (they are still in
+    /// [`Consumer::assignment`] during the call); with `enable.auto.commit` their positions
+    /// were committed just before. Also reported by [`Consumer::close`].
     Revoked(Vec<TopicPartition>),
-    /// The group no longer counts this consumer as their owner (its session expired or
-    /// its generation is stale): another member may already own them, so nothing was
-    /// committed.
+    /// The group no longer counts this consumer as their owner (UNKNOWN_MEMBER_ID: its
+    /// session expired; ILLEGAL_GENERATION: its generation is stale; FENCED_INSTANCE_ID:
+    /// another consumer took its `group.instance.id`): another member may already own
+    /// them, so nothing was committed.
     Lost(Vec<TopicPartition>),
 }
 
@@ -277,8 +340,9 @@ struct Inner {
 /// Records buffered ahead of `poll` before the fetcher pauses.
 const MAX_QUEUED_RECORDS: usize = 50_000;
 
-/// The consumer. Background work stops at [`Consumer::close`] or when it is dropped
-/// (dropping does not leave the group: the session times out instead).
+/// The consumer. Methods take `&self`; share it between tasks with an `Arc`. Background
+/// work stops at [`Consumer::close`] or when it is dropped (dropping neither commits nor
+/// leaves the group: the session times out instead).
 pub struct Consumer {
     inner: Arc<Inner>,
 }
@@ -1137,8 +1201,10 @@ async fn heartbeats(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
 }
 
 impl Consumer {
-    /// A consumer for `config`. Background work runs on the caller's runtime or, outside
-    /// one, on tidelog's shared runtime.
+    /// A consumer for `config`, idle until [`Consumer::assign`] or [`Consumer::subscribe`].
+    /// Starts its background tasks (group work and fetching; heartbeats) on the caller's
+    /// tokio runtime or, outside one, on tidelog's shared runtime (see
+    /// [`crate::runtime::handle`]). Connects lazily, so it cannot fail.
     pub fn new(config: ConsumerConfig) -> Consumer {
         let (stop, stop_signal) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -1156,8 +1222,10 @@ impl Consumer {
         Consumer { inner }
     }
 
-    /// Sets the rebalance listener, called from the consumer's background task; it
-    /// replaces any listener set before.
+    /// Sets the rebalance listener, replacing any previous one. It is called from the
+    /// consumer's background task, which waits for it (and from [`Consumer::close`], on the
+    /// caller's task). It must not call `set_rebalance_listener` (that would deadlock); the
+    /// synchronous methods such as [`Consumer::seek`] are fine.
     pub fn set_rebalance_listener(
         &self,
         listener: impl Fn(RebalanceEvent) + Send + Sync + 'static,
@@ -1187,8 +1255,14 @@ impl Consumer {
             Some(Arc::new(move |event| Box::pin(listener(event))));
     }
 
-    /// Takes these partitions, outside any group rebalancing (positions from the committed
-    /// offsets if `group.id` is set, else `auto.offset.reset`).
+    /// Replaces the assignment with `partitions`, outside any group rebalancing, without
+    /// listener events or commits. Positions start afresh, even for partitions that were
+    /// already assigned: from the committed offsets if `group.id` is set, else from
+    /// `auto.offset.reset`. Buffered records are dropped.
+    ///
+    /// It ends a [`Consumer::subscribe`] subscription without leaving the group (the
+    /// session then times out), but not a [`Consumer::subscribe_pattern`] one: the next
+    /// pattern match subscribes again.
     pub fn assign(&self, partitions: &[TopicPartition]) {
         let mut state = self.inner.state();
         state.subscription.clear();
@@ -1201,8 +1275,11 @@ impl Consumer {
         self.inner.wake_fetcher.notify_one();
     }
 
-    /// Joins the group (`group.id`) subscribed to `topics`; partitions come with the
-    /// rebalance.
+    /// Subscribes to `topics` in the group `group.id`, replacing any topic or pattern
+    /// subscription; the background task joins (or rejoins) the group and the partitions
+    /// come with the rebalance ([`RebalanceEvent`]). The group leader asks for missing
+    /// topics to be auto-created. An empty `topics` is not an unsubscribe: heartbeats stop
+    /// but the current partitions stay assigned and fetched.
     ///
     /// # Errors
     /// [`Error::Config`] when `group.id` is not set.
@@ -1217,13 +1294,17 @@ impl Consumer {
         Ok(())
     }
 
-    /// Joins the group subscribed to every topic whose whole name matches `pattern` (a
-    /// regular expression), as the Java client's `subscribe(Pattern)`: matching topics are
-    /// looked for now and every `metadata.max.age.ms`, and a change rejoins the group.
-    /// Internal topics never match.
+    /// Joins the group subscribed to every topic whose whole name matches `pattern`, as the
+    /// Java client's `subscribe(Pattern)`, replacing any previous subscription. The syntax
+    /// is the `regex` crate's (no look-around or backreferences, unlike Java's). Matching
+    /// topics are looked for with a Metadata request for all topics every
+    /// `metadata.max.age.ms`, the first time as soon as the consumer first subscribes to a
+    /// pattern (a later call waits for the next regular check), and a change rejoins the
+    /// group. Internal topics never match.
     ///
     /// # Errors
-    /// [`Error::Config`] when `group.id` is not set or `pattern` is not a valid regex.
+    /// [`Error::Config`] when `group.id` is not set, or (key `subscription pattern`) when
+    /// `pattern` is not a valid regex.
     pub fn subscribe_pattern(&self, pattern: &str) -> Result<(), Error> {
         self.inner.group_id()?;
         let anchored = format!("^(?:{pattern})$");
@@ -1238,16 +1319,25 @@ impl Consumer {
         Ok(())
     }
 
-    /// The partitions currently assigned.
+    /// The partitions currently assigned, sorted.
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.inner.state().assigned.keys().cloned().collect()
     }
 
-    /// The next record, waiting up to `timeout`; `Ok(None)` if none arrived.
+    /// The next record, waiting up to `timeout` for one to arrive; `Ok(None)` if none did.
+    /// Returns one record per call and advances [`Consumer::position`] past it. Records
+    /// already buffered for paused partitions are still returned.
     ///
     /// # Errors
-    /// The first fetch or group error since the last poll (e.g. OFFSET_OUT_OF_RANGE with
-    /// `auto.offset.reset=none`).
+    /// The latest error the background work recorded (see the [module docs](self#errors)),
+    /// once, before any buffered record: [`Error::Kafka`] with OFFSET_OUT_OF_RANGE under
+    /// `auto.offset.reset=none`, FENCED_INSTANCE_ID, GROUP_AUTHORIZATION_FAILED,
+    /// TOPIC_AUTHORIZATION_FAILED, BROKER_NOT_AVAILABLE (a partition without a leader),
+    /// INCONSISTENT_GROUP_PROTOCOL, ...; [`Error::Decode`], [`Error::Encode`] or
+    /// [`Error::UnsupportedApi`].
+    ///
+    /// # Panics
+    /// If it has to wait outside a tokio runtime with timers enabled.
     pub async fn poll(&self, timeout: Duration) -> Result<Option<ConsumerRecord>, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -1277,20 +1367,34 @@ impl Consumer {
         }
     }
 
-    /// Commits offsets: the given (partition, next offset to read) pairs, or, with `None`,
-    /// the positions of every assigned partition.
+    /// Commits offsets (OffsetCommit v2+ to the group coordinator): the given
+    /// `(partition, next offset to read)` pairs, or, with `None`, the
+    /// [positions](Consumer::position) of every assigned partition that has one. Nothing is
+    /// sent when there is nothing to commit. While subscribed it commits as the current
+    /// member and generation; otherwise as a non-member (generation -1), which Kafka
+    /// accepts only while the group has no members.
     ///
     /// # Errors
-    /// [`Error::Config`] without `group.id`; the coordinator's error otherwise.
+    /// - [`Error::Config`] without `group.id` (if there is something to commit).
+    /// - Request errors (see the [module docs](self#errors)), and [`Error::Kafka`] with the
+    ///   FindCoordinator error (COORDINATOR_NOT_AVAILABLE, GROUP_AUTHORIZATION_FAILED,
+    ///   ...).
+    /// - [`Error::Kafka`] with the first partition error: REBALANCE_IN_PROGRESS,
+    ///   ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID (the consumer then rejoins the group),
+    ///   FENCED_INSTANCE_ID, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
+    ///   OFFSET_METADATA_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, ...
     pub async fn commit(&self, offsets: Option<Vec<(TopicPartition, i64)>>) -> Result<(), Error> {
         let offsets = offsets.unwrap_or_else(|| self.inner.consumed_positions());
         self.inner.commit(offsets).await
     }
 
-    /// The group's committed offsets for `partitions` (-1 where none).
+    /// The group's committed offsets for `partitions` (-1 where none), in the broker's
+    /// order. Each call opens its own connections (an [`Admin`](super::admin::Admin)
+    /// client's).
     ///
     /// # Errors
-    /// [`Error::Config`] without `group.id`; the coordinator's error otherwise.
+    /// [`Error::Config`] without `group.id`; otherwise those of
+    /// [`Admin::list_group_offsets`](super::admin::Admin::list_group_offsets).
     pub async fn committed(
         &self,
         partitions: &[TopicPartition],
@@ -1309,7 +1413,9 @@ impl Consumer {
             .collect())
     }
 
-    /// The offset the next record of `partition` will have, once known.
+    /// The offset of the next record [`Consumer::poll`] returns for `partition` (what
+    /// `commit(None)` stores); `None` if it is not assigned or its position is not
+    /// resolved yet.
     pub fn position(&self, partition: &TopicPartition) -> Option<i64> {
         self.inner
             .state()
@@ -1318,7 +1424,9 @@ impl Consumer {
             .and_then(|p| p.consumed_position)
     }
 
-    /// Moves `partition` to `offset`: the next poll returns records from there.
+    /// Moves `partition` to `offset`: its buffered records are dropped and the next poll
+    /// returns records from there. Ignored for a partition not assigned (yet). An offset
+    /// outside the log is reset per `auto.offset.reset` at the next fetch.
     pub fn seek(&self, partition: &TopicPartition, offset: i64) {
         let mut state = self.inner.state();
         if let Some(p) = state.assigned.get_mut(partition) {
@@ -1393,8 +1501,9 @@ impl Consumer {
         self.inner.wake_fetcher.notify_one();
     }
 
-    /// Stops fetching `partitions` until [`Consumer::resume`]; buffered records of them
-    /// are kept.
+    /// Stops fetching `partitions` (assigned ones; others are ignored) until
+    /// [`Consumer::resume`]. Records already buffered for them are kept, and
+    /// [`Consumer::poll`] still returns them, unlike the Java client.
     pub fn pause(&self, partitions: &[TopicPartition]) {
         let mut state = self.inner.state();
         for tp in partitions {
@@ -1404,7 +1513,7 @@ impl Consumer {
         }
     }
 
-    /// Fetches `partitions` again.
+    /// Fetches `partitions` again (assigned ones; others are ignored).
     pub fn resume(&self, partitions: &[TopicPartition]) {
         let mut state = self.inner.state();
         for tp in partitions {
@@ -1416,13 +1525,16 @@ impl Consumer {
         self.inner.wake_fetcher.notify_one();
     }
 
-    /// Leaves the group (commits first when `enable.auto.commit` is on) and stops. A static
-    /// member (`group.instance.id`) does not send LeaveGroup, so that it can come back
-    /// without a rebalance (KIP-345).
+    /// Stops the background work, commits the positions when `enable.auto.commit` is on,
+    /// leaves the group (LeaveGroup) if subscribed, and reports the assignment as
+    /// [`RebalanceEvent::Revoked`]. A static member (`group.instance.id`) does not send
+    /// LeaveGroup, so that it can come back without a rebalance (KIP-345); its partitions
+    /// stay with it until `session.timeout.ms` passes.
     ///
     /// # Errors
-    /// The auto commit's or the LeaveGroup's error, if one failed; the consumer stops
-    /// either way.
+    /// The auto commit's error (see [`Consumer::commit`]), else the LeaveGroup's (request
+    /// errors, FindCoordinator errors, UNKNOWN_MEMBER_ID, ...); the consumer stops either
+    /// way.
     pub async fn close(&self) -> Result<(), Error> {
         let _ = self.inner.stop.send(true);
         let mut result = Ok(());

@@ -1,7 +1,14 @@
 //! tidelog's Kafka clients. They work against tidelog and against any Kafka cluster.
 //!
-//! [`connection::BrokerConnection`] is the shared transport: one pipelined connection per
-//! broker with negotiated API versions.
+//! - [`producer`], [`consumer`] and [`admin`]: the clients, configured with Kafka's
+//!   setting keys through their configs' `from_pairs`.
+//! - [`cluster`]: the metadata a client caches and its connections, one per broker.
+//! - [`connection`]: [`connection::BrokerConnection`], the shared transport: one pipelined
+//!   connection per broker with negotiated API versions.
+//! - [`assignor`]: the consumer group assignors and the consumer protocol's encoding.
+//!
+//! Every call fails with [`crate::error::Error`]; [`Error::code`] gives the Kafka error
+//! code for any of them.
 //!
 //! A round trip through an in-process broker (the README's quickstart):
 //!
@@ -38,8 +45,10 @@ pub mod producer;
 use crate::config::ConfigError;
 use crate::error::Error;
 
-/// Parses `bootstrap.servers` (or any key holding `host:port,host:port`); a `PLAINTEXT://`
-/// prefix is accepted, other security protocols are not supported yet.
+/// Parses `bootstrap.servers` (or any key holding `host:port,host:port`), ignoring empty
+/// entries and whitespace. A `PLAINTEXT://` prefix is dropped; other security protocols
+/// are not supported yet, and their prefixes are not recognized (`SSL://host:9093` passes
+/// as host `SSL://host` and fails only on connect).
 ///
 /// # Errors
 /// [`Error::Config`] naming `key` when an entry is not `host:port` or there is none.
