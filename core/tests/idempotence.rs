@@ -1,15 +1,39 @@
-//! The broker side of idempotent producers (KIP-98) over real sockets: InitProducerId,
-//! a retried batch answered with its original offset, a gap refused.
+//! Idempotent producers (KIP-98) over real sockets. The broker side: InitProducerId, a
+//! retried batch answered with its original offset, a gap refused, a new epoch taken
+//! from sequence 0. The producer side: no duplicates after lost responses.
 
+use bytes::Bytes;
 use tidelog::client::admin::{Admin, AdminConfig, NewTopic, OffsetSpec};
 use tidelog::client::connection::BrokerConnection;
+use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
 use tidelog::embedded::{EmbeddedBroker, EmbeddedOptions};
 use tidelog::error::ErrorCode;
 use tidelog::protocol::compression::Compression;
-use tidelog::protocol::messages::{produce_request, InitProducerIdRequest, ProduceRequest};
-use tidelog::protocol::records::RecordBatchBuilder;
+use tidelog::protocol::messages::{
+    fetch_request, produce_request, FetchRequest, InitProducerIdRequest, ProduceRequest,
+    ProduceResponse,
+};
+use tidelog::protocol::records::{RecordBatch, RecordBatchBuilder, RecordBatches};
 
-fn produce(records: bytes::Bytes) -> ProduceRequest {
+/// Creates `name` with `partitions` partitions.
+async fn create_topic(bootstrap_servers: &str, name: &str, partitions: i32) -> Admin {
+    let admin =
+        Admin::new(AdminConfig::from_pairs([("bootstrap.servers", bootstrap_servers)]).unwrap());
+    let topic = NewTopic {
+        name: name.into(),
+        partitions: Some(partitions),
+        replication_factor: None,
+        configs: Vec::new(),
+    };
+    admin.create_topics(&[topic], false).await.unwrap()[0]
+        .1
+        .as_ref()
+        .unwrap();
+    admin
+}
+
+/// A Produce request (acks=all) of one batch for partition 0 of `idempotent`.
+fn produce(records: Bytes) -> ProduceRequest {
     ProduceRequest {
         acks: -1,
         timeout_ms: 5_000,
@@ -24,79 +48,61 @@ fn produce(records: bytes::Bytes) -> ProduceRequest {
     }
 }
 
+/// Four records from producer `id` at `epoch`, sequences `first..first + 4`.
+fn idempotent_batch(id: i64, epoch: i16, first: i32) -> Bytes {
+    let mut builder = RecordBatchBuilder::new(Compression::Zstd).with_producer(id, epoch, first);
+    for i in 0..4 {
+        builder
+            .append(
+                1,
+                Some(b"k"),
+                Some(format!("v{}", first + i).as_bytes()),
+                &[],
+            )
+            .unwrap();
+    }
+    builder.build().unwrap()
+}
+
+/// The error code and base offset of a one-partition Produce response.
+fn answer(response: ProduceResponse) -> (i16, i64) {
+    let partition = &response.responses[0].partition_responses[0];
+    (partition.error_code, partition.base_offset)
+}
+
+async fn init_producer_id(
+    connection: &BrokerConnection,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> tidelog::protocol::messages::InitProducerIdResponse {
+    let request = InitProducerIdRequest {
+        transactional_id: None,
+        transaction_timeout_ms: 60_000,
+        producer_id,
+        producer_epoch,
+    };
+    // v3+ carries the current id and epoch (KIP-360).
+    connection.call(request, 3).await.unwrap().1
+}
+
 #[tokio::test]
 async fn a_retried_batch_gets_its_original_offset_and_a_gap_is_refused() {
     let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
-    let admin = Admin::new(
-        AdminConfig::from_pairs([("bootstrap.servers", broker.bootstrap_servers())]).unwrap(),
-    );
-    let topic = NewTopic {
-        name: "idempotent".into(),
-        partitions: Some(1),
-        replication_factor: None,
-        configs: Vec::new(),
-    };
-    admin.create_topics(&[topic], false).await.unwrap()[0]
-        .1
-        .as_ref()
-        .unwrap();
+    let admin = create_topic(broker.bootstrap_servers(), "idempotent", 1).await;
     let connection = BrokerConnection::connect(broker.bootstrap_servers(), "test")
         .await
         .unwrap();
 
-    let (_, init) = connection
-        .call(
-            InitProducerIdRequest {
-                transactional_id: None,
-                transaction_timeout_ms: 60_000,
-                producer_id: -1,
-                producer_epoch: -1,
-            },
-            0,
-        )
-        .await
-        .unwrap();
+    let init = init_producer_id(&connection, -1, -1).await;
     assert_eq!(init.error_code, 0);
     assert!(init.producer_id >= 0);
-    let batch = |first: i32| {
-        let mut builder = RecordBatchBuilder::new(Compression::Zstd).with_producer(
-            init.producer_id,
-            init.producer_epoch,
-            first,
-        );
-        for i in 0..4 {
-            builder
-                .append(
-                    1,
-                    Some(b"k"),
-                    Some(format!("v{}", first + i).as_bytes()),
-                    &[],
-                )
-                .unwrap();
-        }
-        builder.build().unwrap()
-    };
-    let answer = |response: tidelog::protocol::messages::ProduceResponse| {
-        let partition = &response.responses[0].partition_responses[0];
-        (partition.error_code, partition.base_offset)
-    };
-    assert_eq!(
-        answer(connection.call(produce(batch(0)), 3).await.unwrap().1),
-        (0, 0)
-    );
-    assert_eq!(
-        answer(connection.call(produce(batch(4)), 3).await.unwrap().1),
-        (0, 4)
-    );
+    let batch = |first| idempotent_batch(init.producer_id, init.producer_epoch, first);
+    let send = async |first| answer(connection.call(produce(batch(first)), 3).await.unwrap().1);
+    assert_eq!(send(0).await, (0, 0));
+    assert_eq!(send(4).await, (0, 4));
     // The response to the second batch was "lost": the producer sends it again.
-    assert_eq!(
-        answer(connection.call(produce(batch(4)), 3).await.unwrap().1),
-        (0, 4)
-    );
-    assert_eq!(
-        answer(connection.call(produce(batch(12)), 3).await.unwrap().1).0,
-        ErrorCode::OutOfOrderSequenceNumber.code()
-    );
+    assert_eq!(send(4).await, (0, 4));
+    assert_eq!(send(12).await.0, ErrorCode::OutOfOrderSequenceNumber.code());
     let end = admin
         .list_offsets(&[("idempotent".into(), 0, OffsetSpec::Latest)])
         .await
@@ -109,11 +115,132 @@ async fn a_retried_batch_gets_its_original_offset_and_a_gap_is_refused() {
 }
 
 #[tokio::test]
-async fn the_producer_writes_idempotent_batches_by_default() {
-    use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
-    use tidelog::protocol::messages::{fetch_request, FetchRequest};
-    use tidelog::protocol::records::RecordBatches;
+async fn init_producer_id_grants_new_ids_and_a_bumped_epoch_starts_from_sequence_0() {
+    let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
+    create_topic(broker.bootstrap_servers(), "idempotent", 1).await;
+    let connection = BrokerConnection::connect(broker.bootstrap_servers(), "test")
+        .await
+        .unwrap();
 
+    let first = init_producer_id(&connection, -1, -1).await;
+    assert_eq!((first.error_code, first.producer_epoch), (0, 0));
+    // As Kafka does without a transactional id: a current id and epoch get a new id.
+    let again = init_producer_id(&connection, first.producer_id, 0).await;
+    assert_eq!((again.error_code, again.producer_epoch), (0, 0));
+    assert_ne!(again.producer_id, first.producer_id);
+    for (id, epoch) in [(first.producer_id, -1), (-1, 0)] {
+        assert_eq!(
+            init_producer_id(&connection, id, epoch).await.error_code,
+            ErrorCode::InvalidRequest.code(),
+            "an id without an epoch, or an epoch without an id"
+        );
+    }
+
+    // An idempotent producer bumps its own epoch: the broker takes it from sequence 0.
+    let id = first.producer_id;
+    let send = async |epoch, sequence| {
+        answer(
+            connection
+                .call(produce(idempotent_batch(id, epoch, sequence)), 3)
+                .await
+                .unwrap()
+                .1,
+        )
+    };
+    assert_eq!(send(0, 0).await, (0, 0));
+    assert_eq!(
+        send(1, 4).await.0,
+        ErrorCode::OutOfOrderSequenceNumber.code(),
+        "a new epoch starts at sequence 0"
+    );
+    assert_eq!(send(1, 0).await, (0, 4));
+    assert_eq!(send(1, 4).await, (0, 8));
+    assert_eq!(
+        send(0, 4).await.0,
+        ErrorCode::InvalidProducerEpoch.code(),
+        "the old epoch is fenced"
+    );
+}
+
+/// Every batch of `topic`-`partition`, read with one Fetch from offset 0.
+async fn read_batches(bootstrap_servers: &str, topic: &str, partition: i32) -> Vec<RecordBatch> {
+    let connection = BrokerConnection::connect(bootstrap_servers, "check")
+        .await
+        .unwrap();
+    let request = FetchRequest {
+        replica_id: -1,
+        max_bytes: 16 << 20,
+        session_epoch: -1,
+        topics: vec![fetch_request::FetchTopic {
+            topic: topic.into(),
+            partitions: vec![fetch_request::FetchPartition {
+                partition,
+                fetch_offset: 0,
+                partition_max_bytes: 16 << 20,
+                current_leader_epoch: -1,
+                last_fetched_epoch: -1,
+                log_start_offset: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let response = connection.send(request, 12).await.unwrap();
+    let records = response.responses[0].partitions[0].records.clone().unwrap();
+    RecordBatches::strict(records)
+        .map(|batch| batch.unwrap())
+        .collect()
+}
+
+/// The values of the records in `batches`, checking that their offsets run from 0
+/// without a gap.
+fn values_of(batches: &[RecordBatch]) -> Vec<String> {
+    let mut values = Vec::new();
+    for batch in batches {
+        for record in batch.records().unwrap() {
+            let record = record.unwrap();
+            assert_eq!(record.offset, values.len() as i64, "offsets are contiguous");
+            values.push(String::from_utf8(record.value.unwrap().to_vec()).unwrap());
+        }
+    }
+    values
+}
+
+/// Checks that `batches` come from one producer id, with epochs that never go back and
+/// sequences that start at 0 with each epoch and then follow on without a gap; returns
+/// the epochs seen.
+fn epochs_of(batches: &[RecordBatch]) -> Vec<i16> {
+    let mut epochs: Vec<i16> = Vec::new();
+    let mut expected_sequence = 0;
+    for batch in batches {
+        assert_eq!(
+            batch.producer_id(),
+            batches[0].producer_id(),
+            "one producer id"
+        );
+        if epochs.last() != Some(&batch.producer_epoch()) {
+            assert!(
+                epochs.last() < Some(&batch.producer_epoch()),
+                "epochs never go back: {epochs:?} then {}",
+                batch.producer_epoch()
+            );
+            epochs.push(batch.producer_epoch());
+            expected_sequence = 0;
+        }
+        assert_eq!(
+            batch.base_sequence(),
+            expected_sequence,
+            "sequences follow on within epoch {}",
+            batch.producer_epoch()
+        );
+        expected_sequence += batch.record_count();
+    }
+    epochs
+}
+
+#[tokio::test]
+async fn the_producer_writes_idempotent_batches_by_default() {
     let broker = EmbeddedBroker::start(EmbeddedOptions::default()).unwrap();
     let config = ProducerConfig::from_pairs([
         ("bootstrap.servers", broker.bootstrap_servers()),
@@ -136,53 +263,18 @@ async fn the_producer_writes_idempotent_batches_by_default() {
         assert_eq!(delivery.await.unwrap().offset, i as i64);
     }
 
-    let connection = BrokerConnection::connect(broker.bootstrap_servers(), "check")
-        .await
-        .unwrap();
-    let request = FetchRequest {
-        replica_id: -1,
-        max_bytes: 1 << 20,
-        session_epoch: -1,
-        topics: vec![fetch_request::FetchTopic {
-            topic: "seq".into(),
-            partitions: vec![fetch_request::FetchPartition {
-                partition: 0,
-                fetch_offset: 0,
-                partition_max_bytes: 1 << 20,
-                current_leader_epoch: -1,
-                last_fetched_epoch: -1,
-                log_start_offset: -1,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let response = connection.send(request, 12).await.unwrap();
-    let records = response.responses[0].partitions[0].records.clone().unwrap();
-    let mut expected_sequence = 0;
-    let mut batches = 0;
-    let mut producer_ids = std::collections::BTreeSet::new();
-    for batch in RecordBatches::strict(records) {
-        let batch = batch.unwrap();
-        producer_ids.insert(batch.producer_id());
-        assert_eq!(
-            batch.base_sequence(),
-            expected_sequence,
-            "sequences continue from batch to batch"
-        );
+    let batches = read_batches(broker.bootstrap_servers(), "seq", 0).await;
+    assert!(batches.len() > 1, "several batches ({})", batches.len());
+    assert_eq!(epochs_of(&batches), [0]);
+    assert!(batches[0].producer_id() >= 0);
+    for batch in &batches {
         assert_eq!(
             batch.base_sequence() as i64,
             batch.base_offset(),
             "one partition, so sequence = offset"
         );
-        expected_sequence += batch.record_count();
-        batches += 1;
     }
-    assert_eq!(expected_sequence, 300);
-    assert!(batches > 1, "several batches ({batches})");
-    assert_eq!(producer_ids.len(), 1);
-    assert!(*producer_ids.iter().next().unwrap() >= 0);
+    assert_eq!(values_of(&batches).len(), 300);
 }
 
 /// A TCP proxy between clients and the broker that, for the first `drops` Produce
@@ -268,7 +360,6 @@ async fn response_dropping_proxy(
 async fn lost_responses_cause_no_duplicates_and_no_gaps() {
     use tidelog::broker::{Broker, BrokerOptions, BrokerStorage};
     use tidelog::client::consumer::{Consumer, ConsumerConfig};
-    use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
 
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_address = proxy.local_addr().unwrap().to_string();
