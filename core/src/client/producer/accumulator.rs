@@ -63,7 +63,8 @@ pub(crate) struct ProducerBatch {
     pub partition: i32,
     contents: Contents,
     record_count: i32,
-    /// The report of the records appended by `send` (index = offset delta).
+    /// The report of the records appended by `send` (index = offset delta). Its id
+    /// grows with each batch made, so it orders a partition's batches.
     outcome: Arc<Outcome>,
     /// Reports of records that waited for metadata, with their offset delta here.
     forwarded: Vec<(Arc<Outcome>, i32)>,
@@ -743,16 +744,20 @@ impl State {
         finish(&mut self.registry, &mut self.buffered, batch, result);
     }
 
-    /// Puts a batch that failed with a retriable error back at the head of its
-    /// partition's queue, to be sent again after `retry.backoff.ms`.
+    /// Puts a batch that failed with a retriable error back in its partition's queue,
+    /// before the batches made after it (so that retries keep their order), to be sent
+    /// again after `retry.backoff.ms`.
     pub fn retry(&mut self, config: &ProducerConfig, mut batch: ProducerBatch) {
         batch.retry_at = Some(Instant::now() + config.retry_backoff());
         match self.topics.get_mut(&batch.topic) {
-            Some(topic) => topic
-                .queues
-                .entry(batch.partition)
-                .or_default()
-                .push_front(batch),
+            Some(topic) => {
+                let queue = topic.queues.entry(batch.partition).or_default();
+                let at = queue
+                    .iter()
+                    .position(|queued| queued.outcome.id > batch.outcome.id)
+                    .unwrap_or(queue.len());
+                queue.insert(at, batch);
+            }
             None => self.complete(batch, Err(closed_error())),
         }
     }
