@@ -17,18 +17,21 @@
 //! topic's metadata is known wait for it, in order.
 //!
 //! Idempotent by default (KIP-98, see `enable.idempotence`): a retried batch keeps its
-//! sequence numbers, and the broker answers a duplicate with the original offset.
+//! sequence numbers, and the broker answers a duplicate with the original offset. When a
+//! broker loses a partition's producer state, the producer bumps its epoch and sends the
+//! unacknowledged batches again, renumbered, in order (KIP-360); a batch it cannot send
+//! again without risking a duplicate or hiding lost data fails with an error that says
+//! so (see `idempotence.rs`).
 //!
 //! Not implemented yet: transactions, splitting a batch the broker rejects as too large,
-//! periodic metadata refresh (`metadata.max.age.ms`), TLS and SASL, and epoch bumps after
-//! OUT_OF_ORDER_SEQUENCE_NUMBER (KIP-360). Consequence to know: with
-//! `max.in.flight.requests.per.connection` > 1 a retried batch can fail with
-//! OUT_OF_ORDER_SEQUENCE_NUMBER, or (without idempotence) land after batches sent later
-//! to the same partition; use 1 for strict ordering.
+//! periodic metadata refresh (`metadata.max.age.ms`), TLS and SASL. Consequence to know:
+//! without idempotence, with `max.in.flight.requests.per.connection` > 1 a retried batch
+//! can land after batches sent later to the same partition; use 1 for strict ordering.
 
 mod accumulator;
 mod config;
 mod delivery;
+mod idempotence;
 mod sender;
 
 pub use config::{Acks, ProducerConfig, PRODUCER_CONFIG_KEYS};

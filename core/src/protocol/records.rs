@@ -37,7 +37,8 @@
 //! - [`Records`] / [`Record`]: the records of one batch, decompressed if needed, with
 //!   keys, values and headers as zero-copy slices.
 //! - [`RecordBatchMut`]: patches the fields a broker rewrites in place (base offset,
-//!   leader epoch, LogAppendTime).
+//!   leader epoch, LogAppendTime) and those a producer renumbers (producer id, epoch,
+//!   first sequence).
 //! - [`RecordBatchBuilder`]: writes a batch with any codec.
 //!
 //! Legacy message sets (magic 0 and 1) are not supported: they are reported as
@@ -931,6 +932,17 @@ impl<'a> RecordBatchMut<'a> {
     pub fn set_log_append_time(&mut self, append_time: i64) {
         self.set_max_timestamp(TimestampType::LogAppendTime, append_time);
     }
+
+    /// Sets the idempotent producer's id, epoch and first sequence number, as a producer
+    /// does when it renumbers an unacknowledged batch after an epoch bump (KIP-360).
+    /// Recomputes the CRC; the records (compressed or not) are untouched.
+    pub fn set_producer(&mut self, producer_id: i64, producer_epoch: i16, base_sequence: i32) {
+        write_at(self.buf, PRODUCER_ID_AT, producer_id.to_be_bytes());
+        write_at(self.buf, PRODUCER_EPOCH_AT, producer_epoch.to_be_bytes());
+        write_at(self.buf, BASE_SEQUENCE_AT, base_sequence.to_be_bytes());
+        let crc = crc32c::crc32c(&self.buf[CRC_COVERS_FROM..]);
+        write_at(self.buf, CRC_AT, crc.to_be_bytes());
+    }
 }
 
 /// Writes one v2 record batch with any codec.
@@ -1645,6 +1657,29 @@ mod tests {
         assert_eq!((batch.last_offset(), batch.next_offset()), (5004, 5005));
         let offsets: Vec<i64> = all_records(&batch).iter().map(|r| r.offset).collect();
         assert_eq!(offsets, [5000, 5001, 5002, 5003, 5004]);
+    }
+
+    #[test]
+    fn renumbering_the_producer_fields_recomputes_the_crc() {
+        let records = sample_records(3);
+        let mut builder = RecordBatchBuilder::new(Compression::Lz4).with_producer(7, 0, 40);
+        append_all(&mut builder, &records);
+        let bytes = builder.build().unwrap();
+        let mut buf = BytesMut::from(&bytes[..]);
+        RecordBatchMut::new(&mut buf).unwrap().set_producer(7, 1, 0);
+        let batch = RecordBatch::parse(buf.freeze()).unwrap();
+        batch.validate().unwrap();
+        assert_eq!(
+            (
+                batch.producer_id(),
+                batch.producer_epoch(),
+                batch.base_sequence()
+            ),
+            (7, 1, 0)
+        );
+        let original = RecordBatch::parse(bytes).unwrap();
+        assert_eq!(all_records(&batch), all_records(&original));
+        assert_ne!(batch.crc(), original.crc());
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::protocol::messages::produce_response::{PartitionProduceResponse, Topi
 use crate::protocol::messages::{
     InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
 };
-use crate::protocol::records::{RecordBatchError, RecordBatches};
+use crate::protocol::records::{
+    RecordBatchError, RecordBatches, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
+};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -206,30 +208,28 @@ pub fn handle(state: &Arc<BrokerState>, request: ProduceRequest) -> Option<Reply
 /// Producer ids handed out by this process, after the clock-derived prefix.
 static PRODUCER_ID_COUNTER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
-/// InitProducerId for idempotent producers (KIP-98): a new producer id at epoch 0, or,
-/// when the client names its current id and epoch (v3+, KIP-360), the same id with the
-/// epoch bumped. Transactional ids are refused until transactions exist.
+/// InitProducerId for idempotent producers (KIP-98), as Kafka's coordinator answers a
+/// request without a transactional id: always a new producer id at epoch 0. A current id
+/// and epoch (v3+, KIP-360) are checked for form only, since without a transactional id
+/// no epoch belongs to anyone: an idempotent producer bumps its epoch itself, and asks
+/// for a new id only when it must. Transactional ids are refused until transactions
+/// exist.
 pub fn init_producer_id(request: InitProducerIdRequest) -> InitProducerIdResponse {
+    let refused = |code: ErrorCode| InitProducerIdResponse {
+        error_code: code.code(),
+        producer_id: NO_PRODUCER_ID,
+        producer_epoch: NO_PRODUCER_EPOCH,
+        ..Default::default()
+    };
     if request.transactional_id.is_some() {
-        return InitProducerIdResponse {
-            error_code: ErrorCode::CoordinatorNotAvailable.code(),
-            producer_id: -1,
-            producer_epoch: -1,
-            ..Default::default()
-        };
+        return refused(ErrorCode::CoordinatorNotAvailable);
     }
-    if request.producer_id >= 0
-        && request.producer_epoch >= 0
-        && request.producer_epoch < i16::MAX - 1
-    {
-        return InitProducerIdResponse {
-            producer_id: request.producer_id,
-            producer_epoch: request.producer_epoch + 1,
-            ..Default::default()
-        };
+    // Kafka's rule: both or neither.
+    if (request.producer_id == NO_PRODUCER_ID) != (request.producer_epoch == NO_PRODUCER_EPOCH) {
+        return refused(ErrorCode::InvalidRequest);
     }
-    // Unique across restarts without stored state: the start-up clock in the high bits,
-    // a counter in the low ones.
+    // Unique across restarts without stored state: the clock in the high bits, a counter
+    // in the low ones.
     let counter = PRODUCER_ID_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let producer_id = (now_ms() << 12) | (counter & 0xfff);
     InitProducerIdResponse {

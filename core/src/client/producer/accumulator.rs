@@ -4,12 +4,13 @@
 
 use super::config::ProducerConfig;
 use super::delivery::{duplicate, Ack, DeliveryFuture, Outcome};
+use super::idempotence::{maybe_written_error, Identity, Recovery, Reset, Sequencing, Stamp};
 use super::ProducerRecord;
 use crate::client::cluster::Cluster;
 use crate::error::{Error, ErrorCode};
 use crate::partitioner::Partitioner;
-use crate::protocol::records::{RecordBatchBuilder, RECORD_BATCH_HEADER_LEN};
-use bytes::Bytes;
+use crate::protocol::records::{RecordBatchBuilder, RecordBatchMut, RECORD_BATCH_HEADER_LEN};
+use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -63,7 +64,8 @@ pub(crate) struct ProducerBatch {
     pub partition: i32,
     contents: Contents,
     record_count: i32,
-    /// The report of the records appended by `send` (index = offset delta).
+    /// The report of the records appended by `send` (index = offset delta). Its id
+    /// grows with each batch made, so it orders a partition's batches.
     outcome: Arc<Outcome>,
     /// Reports of records that waited for metadata, with their offset delta here.
     forwarded: Vec<(Arc<Outcome>, i32)>,
@@ -76,6 +78,14 @@ pub(crate) struct ProducerBatch {
     pub retry_at: Option<Instant>,
     /// No more records will be appended: full, or another batch follows it.
     full: bool,
+    /// The idempotence fields it is built with; `None` before it is built, or without
+    /// idempotence.
+    stamp: Option<Stamp>,
+    /// An attempt with the current stamp got no answer (connection lost, timeout), so
+    /// the broker may have appended it.
+    pub maybe_written: bool,
+    /// Inside a Produce request now.
+    in_flight: bool,
 }
 
 impl ProducerBatch {
@@ -98,6 +108,9 @@ impl ProducerBatch {
             attempts: 0,
             retry_at: None,
             full: false,
+            stamp: None,
+            maybe_written: false,
+            in_flight: false,
         }
     }
 
@@ -144,18 +157,24 @@ impl ProducerBatch {
         self.record_count
     }
 
-    /// The batch's bytes, compressing and framing it on first use; `producer` (id, epoch,
-    /// first sequence) marks it idempotent. Retries resend the same bytes, so the broker
-    /// recognises them as duplicates.
+    /// The batch's bytes, compressing and framing it on first use; `stamp` marks it
+    /// idempotent. Retries resend the same bytes, so the broker recognises them as
+    /// duplicates.
     ///
     /// # Errors
     /// [`Error::Kafka`] (INVALID_RECORD) if the codec fails.
-    pub fn build(&mut self, producer: Option<(i64, i16, i32)>) -> Result<Bytes, Error> {
+    pub fn build(&mut self, stamp: Option<Stamp>) -> Result<Bytes, Error> {
         if let Contents::Open(builder) = &mut self.contents {
             let mut builder =
                 std::mem::replace(builder, RecordBatchBuilder::new(Default::default()));
-            if let Some((id, epoch, sequence)) = producer {
-                builder = builder.with_producer(id, epoch, sequence);
+            // Kept even if building fails: its sequence numbers are spent either way.
+            self.stamp = stamp;
+            if let Some(Stamp {
+                identity,
+                first_sequence,
+            }) = stamp
+            {
+                builder = builder.with_producer(identity.id, identity.epoch, first_sequence);
             }
             let bytes = builder.build().map_err(|error| Error::Kafka {
                 code: ErrorCode::InvalidRecord,
@@ -167,6 +186,25 @@ impl ProducerBatch {
             Contents::Built(bytes) => Ok(bytes.clone()),
             Contents::Open(_) => unreachable!("built above"),
         }
+    }
+
+    /// Rewrites a built batch's idempotence fields (renumbering after an epoch bump);
+    /// the records, compressed or not, stay as they are.
+    fn renumber(&mut self, stamp: Stamp) {
+        let Contents::Built(bytes) = &self.contents else {
+            unreachable!("only built batches carry sequence numbers")
+        };
+        let mut bytes = BytesMut::from(&bytes[..]);
+        RecordBatchMut::new(&mut bytes)
+            .expect("the producer built this batch")
+            .set_producer(
+                stamp.identity.id,
+                stamp.identity.epoch,
+                stamp.first_sequence,
+            );
+        self.contents = Contents::Built(bytes.freeze());
+        self.stamp = Some(stamp);
+        self.maybe_written = false;
     }
 
     /// When the batch may be sent: after its backoff, at once when full or forced
@@ -241,6 +279,8 @@ struct TopicState {
     last_error: Option<ErrorCode>,
     /// Batches per partition, oldest first; only the last may be open.
     queues: BTreeMap<i32, VecDeque<ProducerBatch>>,
+    /// How each partition's batches are numbered, for an idempotent producer.
+    sequences: HashMap<i32, Sequencing>,
 }
 
 impl TopicState {
@@ -415,31 +455,48 @@ pub(crate) struct State {
     metadata_in_flight: bool,
     metadata_not_before: Option<Instant>,
     /// The idempotent producer's id and epoch (KIP-98), once InitProducerId answered.
-    pub identity: Option<(i64, i16)>,
+    pub identity: Option<Identity>,
     /// InitProducerId failed for good: batches are written without idempotence.
     pub identity_unavailable: bool,
-    /// The next sequence number of each partition, for idempotent batches.
-    sequences: HashMap<(Arc<str>, i32), i32>,
 }
 
 impl State {
-    /// The producer id, epoch and first sequence for a batch about to be built for the
-    /// first time, advancing the partition's sequence past its records.
-    pub fn next_sequence(
-        &mut self,
-        topic: &Arc<str>,
-        partition: i32,
-        records: i32,
-    ) -> Option<(i64, i16, i32)> {
-        let (id, epoch) = self.identity?;
-        let next = self
+    /// The stamp for a batch about to be built for the first time, numbering its records
+    /// in its partition; `None` without idempotence.
+    pub fn number(&mut self, topic: &str, partition: i32, records: i32) -> Option<Stamp> {
+        let identity = self.identity?;
+        let sequencing = self
+            .topics
+            .get_mut(topic)?
             .sequences
-            .entry((topic.clone(), partition))
-            .or_insert(0);
-        let first = *next;
-        // Sequences wrap from i32::MAX to 0 (KIP-98).
-        *next = ((first as i64 + records as i64) % (i32::MAX as i64 + 1)) as i32;
-        Some((id, epoch, first))
+            .entry(partition)
+            .or_insert_with(|| Sequencing::new(identity));
+        Some(sequencing.number(identity, records))
+    }
+}
+
+/// Keeps a partition's numbering up to date as one of its batches leaves a Produce
+/// request (`in_flight`) and, with `result`, is reported.
+fn account(
+    sequences: &mut HashMap<i32, Sequencing>,
+    batch: &mut ProducerBatch,
+    result: Option<&Result<Ack, Error>>,
+) {
+    let Some(sequencing) = sequences.get_mut(&batch.partition) else {
+        return;
+    };
+    if std::mem::take(&mut batch.in_flight) {
+        sequencing.in_flight -= 1;
+    }
+    let (Some(stamp), Some(result)) = (batch.stamp, result) else {
+        return;
+    };
+    if !sequencing.owns(stamp) {
+        return;
+    }
+    match result {
+        Ok(ack) => sequencing.acknowledged(stamp, batch.record_count, ack.base_offset),
+        Err(_) => sequencing.failed(stamp),
     }
 }
 
@@ -502,6 +559,7 @@ impl State {
                     waiting: VecDeque::new(),
                     last_error: None,
                     queues: BTreeMap::new(),
+                    sequences: HashMap::new(),
                 },
             );
         }
@@ -549,6 +607,7 @@ impl State {
             closing,
             metadata_in_flight,
             metadata_not_before,
+            identity,
             ..
         } = self;
         let delivery_timeout = config.delivery_timeout();
@@ -590,19 +649,28 @@ impl State {
                     let (expired, kept): (VecDeque<_>, VecDeque<_>) =
                         std::mem::take(queue).into_iter().partition(expired);
                     *queue = kept;
-                    for batch in expired {
-                        let error = Error::Timeout {
+                    for mut batch in expired {
+                        let error = Err(Error::Timeout {
                             operation: format!(
                                 "delivery of {} records to {}-{} (delivery.timeout.ms)",
                                 batch.record_count, batch.topic, batch.partition
                             ),
                             timeout_ms: config.delivery_timeout_ms,
-                        };
-                        finish(registry, buffered, batch, Err(error));
+                        });
+                        account(&mut topic.sequences, &mut batch, Some(&error));
+                        finish(registry, buffered, batch, error);
                     }
                 }
                 let Some(front) = queue.front() else { continue };
                 wake_at(front.created + delivery_timeout);
+                if topic
+                    .sequences
+                    .get(&partition)
+                    .is_some_and(|s| s.renumber.is_some())
+                {
+                    // Waits for the producer's new identity (see `install`).
+                    continue;
+                }
                 let ready_at = front.ready_at(config, force);
                 if ready_at > now {
                     wake_at(ready_at);
@@ -647,7 +715,15 @@ impl State {
                     if !request.is_empty() && request_bytes + size > config.max_request_size {
                         continue;
                     }
-                    let batch = queue.pop_front().expect("front exists");
+                    let mut batch = queue.pop_front().expect("front exists");
+                    batch.in_flight = true;
+                    if let Some(identity) = *identity {
+                        topic
+                            .sequences
+                            .entry(*partition)
+                            .or_insert_with(|| Sequencing::new(identity))
+                            .in_flight += 1;
+                    }
                     // Keyless records move on once their sticky batch is on its way.
                     if topic.sticky == Some(*partition) && queue.is_empty() {
                         topic.sticky = None;
@@ -739,21 +815,123 @@ impl State {
     }
 
     /// Reports a batch: delivered, or failed for good.
-    pub fn complete(&mut self, batch: ProducerBatch, result: Result<Ack, Error>) {
+    pub fn complete(&mut self, mut batch: ProducerBatch, result: Result<Ack, Error>) {
+        if let Some(topic) = self.topics.get_mut(&batch.topic) {
+            account(&mut topic.sequences, &mut batch, Some(&result));
+        }
         finish(&mut self.registry, &mut self.buffered, batch, result);
     }
 
-    /// Puts a batch that failed with a retriable error back at the head of its
-    /// partition's queue, to be sent again after `retry.backoff.ms`.
+    /// Puts a batch that failed with a retriable error back in its partition's queue,
+    /// before the batches made after it (so that retries keep their order), to be sent
+    /// again after `retry.backoff.ms`.
     pub fn retry(&mut self, config: &ProducerConfig, mut batch: ProducerBatch) {
         batch.retry_at = Some(Instant::now() + config.retry_backoff());
         match self.topics.get_mut(&batch.topic) {
-            Some(topic) => topic
-                .queues
-                .entry(batch.partition)
-                .or_default()
-                .push_front(batch),
+            Some(topic) => {
+                account(&mut topic.sequences, &mut batch, None);
+                let queue = topic.queues.entry(batch.partition).or_default();
+                let at = queue
+                    .iter()
+                    .position(|queued| queued.outcome.id > batch.outcome.id)
+                    .unwrap_or(queue.len());
+                queue.insert(at, batch);
+            }
             None => self.complete(batch, Err(closed_error())),
+        }
+    }
+
+    /// What the idempotent producer does about `batch`, which the broker refused with
+    /// `error`; `log_start_offset` is the broker's for the partition (-1 when unknown).
+    pub fn recover(
+        &mut self,
+        batch: &ProducerBatch,
+        error: &Error,
+        log_start_offset: i64,
+    ) -> Recovery {
+        let (Error::Kafka { code, .. }, Some(stamp)) = (error, batch.stamp) else {
+            return Recovery::Usual;
+        };
+        let sequencing = self
+            .topics
+            .get_mut(&batch.topic)
+            .and_then(|topic| topic.sequences.get_mut(&batch.partition));
+        match sequencing {
+            Some(sequencing) if sequencing.owns(stamp) => sequencing.recover(
+                stamp,
+                batch.maybe_written,
+                *code,
+                log_start_offset,
+                &format!("{}-{}", batch.topic, batch.partition),
+            ),
+            _ => Recovery::Usual,
+        }
+    }
+
+    /// The identity the producer needs before the partitions waiting to be renumbered
+    /// can send again; `None` while none waits, or while one of them still has batches
+    /// in flight (their answers may still acknowledge some).
+    pub fn due_reset(&self) -> Option<Reset> {
+        let mut reset = None;
+        for sequencing in self.topics.values().flat_map(|t| t.sequences.values()) {
+            if sequencing.renumber.is_some() {
+                if sequencing.in_flight > 0 {
+                    return None;
+                }
+                reset = reset.max(sequencing.renumber);
+            }
+        }
+        reset
+    }
+
+    /// Takes `identity` as the producer's, and renumbers the unacknowledged batches of
+    /// the partitions waiting for it from sequence 0, in order. A batch an earlier
+    /// attempt may have written fails instead: renumbered, it could be written twice.
+    pub fn install(&mut self, identity: Identity) {
+        self.identity = Some(identity);
+        let mut unsafe_to_resend = Vec::new();
+        for topic in self.topics.values_mut() {
+            for (partition, sequencing) in topic.sequences.iter_mut() {
+                if sequencing.renumber.is_none() {
+                    continue;
+                }
+                sequencing.restart(identity);
+                let Some(queue) = topic.queues.get_mut(partition) else {
+                    continue;
+                };
+                let mut renumbered = 0;
+                for mut batch in std::mem::take(queue) {
+                    if batch.stamp.is_some() && batch.maybe_written {
+                        unsafe_to_resend.push(batch);
+                        continue;
+                    }
+                    // Unbuilt batches are numbered when they are first sent.
+                    if batch.stamp.is_some() {
+                        batch.renumber(sequencing.number(identity, batch.record_count));
+                        renumbered += 1;
+                    }
+                    queue.push_back(batch);
+                }
+                tracing::info!(
+                    topic = %topic.name,
+                    partition,
+                    producer_id = identity.id,
+                    epoch = identity.epoch,
+                    batches = renumbered,
+                    "renumbered the partition's unacknowledged batches from sequence 0"
+                );
+            }
+        }
+        for batch in unsafe_to_resend {
+            let why = format!(
+                "{}-{} restarted its sequence numbers under a new producer epoch after a \
+                 sequence error",
+                batch.topic, batch.partition
+            );
+            let error = maybe_written_error(ErrorCode::OutOfOrderSequenceNumber, &why);
+            tracing::error!(topic = %batch.topic, partition = batch.partition, %error, "batch failed");
+            // Stamped under the old identity, so its partition's new numbering ignores it.
+            self.complete(batch, Err(error));
         }
     }
 

@@ -5,6 +5,7 @@
 
 use super::accumulator::ProducerBatch;
 use super::delivery::Ack;
+use super::idempotence::{Identity, Recovery, Reset};
 use super::Shared;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -31,7 +32,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         if wants_identity {
             match init_producer_id(&shared).await {
-                Ok(identity) => shared.lock().identity = Some(identity),
+                Ok(identity) => shared.lock().install(identity),
                 Err(error) if !error.is_retriable() => {
                     tracing::warn!(%error, "the cluster does not grant producer ids: writing without idempotence");
                     shared.lock().identity_unavailable = true;
@@ -41,6 +42,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     tokio::time::sleep(shared.config.retry_backoff()).await;
                     continue;
                 }
+            }
+        }
+        let reset = shared.lock().due_reset();
+        if let Some(reset) = reset {
+            if let Err(error) = reset_identity(&shared, reset).await {
+                tracing::warn!(%error, "InitProducerId failed; retrying");
+                tokio::time::sleep(shared.config.retry_backoff()).await;
+                continue;
             }
         }
         let plan = shared
@@ -132,21 +141,19 @@ async fn broker_sender(
         let connection = match tokio::time::timeout(config.request_timeout(), connect).await {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => {
-                // Whatever the reason, a broker we cannot reach is worth retrying:
-                // metadata may name a new leader.
-                fail_request(&shared, node, batches, &error, true);
+                fail_request(&shared, node, batches, &error, Unanswered::NotConnected);
                 continue;
             }
             Err(_) => {
                 let error = timeout_error(&format!("connecting to broker {node}"), config);
-                fail_request(&shared, node, batches, &error, true);
+                fail_request(&shared, node, batches, &error, Unanswered::NotConnected);
                 continue;
             }
         };
         let version = match connection.version_for(ApiKey::Produce, 3) {
             Ok(version) => version,
             Err(error) => {
-                fail_request(&shared, node, batches, &error, false);
+                fail_request(&shared, node, batches, &error, Unanswered::Unsendable);
                 continue;
             }
         };
@@ -222,14 +229,14 @@ fn build_request(
     let mut kept = Vec::with_capacity(batches.len());
     let mut failed = Vec::new();
     for mut batch in batches {
-        let producer = if batch.is_open() && shared.config.idempotent() {
+        let stamp = if batch.is_open() && shared.config.idempotent() {
             shared
                 .lock()
-                .next_sequence(&batch.topic, batch.partition, batch.record_count())
+                .number(&batch.topic, batch.partition, batch.record_count())
         } else {
             None
         };
-        let records = match batch.build(producer) {
+        let records = match batch.build(stamp) {
             Ok(records) => records,
             Err(error) => {
                 failed.push((batch, error));
@@ -281,7 +288,7 @@ fn unacknowledged(
     written: Result<(), Error>,
 ) {
     if let Err(error) = written {
-        fail_request(shared, node, batches, &error, false);
+        fail_request(shared, node, batches, &error, Unanswered::Lost);
         return;
     }
     let mut state = shared.lock();
@@ -309,7 +316,7 @@ fn acknowledged(
 ) {
     let response = match response {
         Ok(response) => response,
-        Err(error) => return fail_request(shared, node, batches, &error, false),
+        Err(error) => return fail_request(shared, node, batches, &error, Unanswered::Lost),
     };
     let mut state = shared.lock();
     state.request_done(node);
@@ -324,6 +331,7 @@ fn acknowledged(
                     .iter()
                     .find(|p| p.index == batch.partition)
             });
+        let log_start_offset = partition.map_or(-1, |p| p.log_start_offset);
         let result = match partition {
             None => Err(Error::Kafka {
                 code: ErrorCode::UnknownServerError,
@@ -357,31 +365,46 @@ fn acknowledged(
                 })
             }
         };
-        settle(shared, &mut state, batch, result, false);
+        settle(shared, &mut state, batch, result, log_start_offset, false);
     }
     drop(state);
     shared.wakeup.notify_one();
     shared.memory_freed.notify_waiters();
 }
 
-/// Every batch of a request failed with `error` (connection lost, timeout, ...).
+/// Why a Produce request has no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unanswered {
+    /// No connection to the broker: nothing was written, and a retry may find another
+    /// leader.
+    NotConnected,
+    /// The broker cannot take the request (API version): nothing was written.
+    Unsendable,
+    /// Written (or maybe), but the response never came: the broker may have appended
+    /// the batches.
+    Lost,
+}
+
+/// Every batch of a request failed with `error`, without a response.
 fn fail_request(
     shared: &Shared,
     node: i32,
     batches: Vec<ProducerBatch>,
     error: &Error,
-    retriable: bool,
+    why: Unanswered,
 ) {
-    tracing::debug!(node, %error, batches = batches.len(), "produce request failed");
+    tracing::debug!(node, %error, ?why, batches = batches.len(), "produce request failed");
     let mut state = shared.lock();
     state.request_done(node);
-    for batch in batches {
+    for mut batch in batches {
+        batch.maybe_written |= why == Unanswered::Lost;
         settle(
             shared,
             &mut state,
             batch,
             Err(super::delivery::duplicate(error)),
-            retriable,
+            -1,
+            why == Unanswered::NotConnected,
         );
     }
     drop(state);
@@ -389,15 +412,18 @@ fn fail_request(
     shared.memory_freed.notify_waiters();
 }
 
-/// Completes a batch, or queues it again when its error is retriable (or
-/// `force_retriable`), `retries` allows another attempt and `delivery.timeout.ms` leaves
-/// room for one. Retrying resends the same bytes: without idempotence a retry after a
-/// lost response can duplicate the batch.
+/// Completes a batch, or queues it again when `delivery.timeout.ms` leaves room for
+/// another attempt and either the idempotent producer recovers from its error (see
+/// `idempotence.rs`; such attempts do not count against `retries`) or the error is
+/// retriable (or `force_retriable`) and `retries` allows another. Retrying resends the
+/// same bytes: without idempotence a retry after a lost response can duplicate the
+/// batch. `log_start_offset` is the broker's for the partition (-1 when unknown).
 fn settle(
     shared: &Shared,
     state: &mut super::accumulator::State,
     mut batch: ProducerBatch,
     result: Result<Ack, Error>,
+    log_start_offset: i64,
     force_retriable: bool,
 ) {
     let config = &shared.config;
@@ -405,13 +431,16 @@ fn settle(
         Ok(ack) => return state.complete(batch, Ok(ack)),
         Err(error) => error,
     };
-    batch.attempts += 1;
+    let retriable = match state.recover(&batch, &error, log_start_offset) {
+        Recovery::Retry => true,
+        Recovery::Fail(error) => return state.complete(batch, Err(error)),
+        Recovery::Usual => {
+            batch.attempts += 1;
+            (force_retriable || error.is_retriable()) && batch.attempts <= config.retries
+        }
+    };
     let deadline = batch.created + config.delivery_timeout();
-    let retriable = force_retriable || error.is_retriable();
-    if retriable
-        && batch.attempts <= config.retries
-        && Instant::now() + config.retry_backoff() < deadline
-    {
+    if retriable && Instant::now() + config.retry_backoff() < deadline {
         tracing::debug!(
             topic = %batch.topic,
             partition = batch.partition,
@@ -427,8 +456,34 @@ fn settle(
     }
 }
 
-/// Asks any broker for a producer id and epoch (InitProducerId, KIP-98).
-async fn init_producer_id(shared: &Shared) -> Result<(i64, i16), Error> {
+/// Gives the producer the identity `reset` asks for: its epoch bumped, as the Java client
+/// and librdkafka do without transactions (no broker owns an idempotent producer's
+/// epoch; brokers take a new epoch from sequence 0), or a new producer id when asked or
+/// when the epoch cannot grow.
+///
+/// # Errors
+/// As [`init_producer_id`]; nothing changes then.
+async fn reset_identity(shared: &Shared, reset: Reset) -> Result<(), Error> {
+    let current = shared.lock().identity;
+    let identity = match (reset, current.and_then(Identity::bumped)) {
+        (Reset::Epoch, Some(bumped)) => bumped,
+        _ => init_producer_id(shared).await?,
+    };
+    tracing::info!(
+        producer_id = identity.id,
+        epoch = identity.epoch,
+        ?reset,
+        "new producer identity"
+    );
+    shared.lock().install(identity);
+    Ok(())
+}
+
+/// Asks any broker for a new producer id at epoch 0 (InitProducerId, KIP-98).
+///
+/// # Errors
+/// Connection errors, or the broker's error code.
+async fn init_producer_id(shared: &Shared) -> Result<Identity, Error> {
     let connection = shared.cluster.any_connection().await?;
     let request = InitProducerIdRequest {
         transactional_id: None,
@@ -438,5 +493,8 @@ async fn init_producer_id(shared: &Shared) -> Result<(i64, i16), Error> {
     };
     let (_, response) = connection.call(request, 0).await?;
     Error::check(response.error_code, None)?;
-    Ok((response.producer_id, response.producer_epoch))
+    Ok(Identity {
+        id: response.producer_id,
+        epoch: response.producer_epoch,
+    })
 }
