@@ -514,6 +514,21 @@ impl Inner {
                 tracing::warn!(%error, "commit before revoking failed");
             }
         }
+        {
+            // Nothing more of them is handed out while the listener runs (it may run on
+            // another thread, which polls again as soon as it is done).
+            let mut state = self.state();
+            for tp in &revoked {
+                if let Some(p) = state.assigned.get_mut(tp) {
+                    p.paused = true;
+                }
+            }
+            state.records.retain(|r| {
+                !revoked
+                    .iter()
+                    .any(|(t, p)| *t == r.topic && *p == r.partition)
+            });
+        }
         self.notify(RebalanceEvent::Revoked(revoked.clone())).await;
         self.drop_partitions(&revoked);
     }
