@@ -1058,7 +1058,9 @@ impl Inner {
         }
         let mut state = self.state();
         match state.assigned.get_mut(tp) {
-            Some(p) if p.fetch_position == Some(requested) => p.fetch_position = Some(next),
+            Some(p) if p.fetch_position == Some(requested) && !p.paused => {
+                p.fetch_position = Some(next)
+            }
             _ => return Ok(()),
         }
         state.records.extend(fetched);
