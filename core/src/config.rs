@@ -330,7 +330,8 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+/// An `InvalidValue` error naming `key`.
+pub(crate) fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::InvalidValue {
         key: key.into(),
         value: value.into(),

@@ -74,28 +74,13 @@ impl AdminConfig {
                 }
                 "client.id" => config.client_id = value.to_string(),
                 "request.timeout.ms" => {
-                    config.request_timeout_ms = value
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|v: &i32| *v > 0)
-                        .ok_or_else(|| ConfigError::InvalidValue {
-                        key: key.into(),
-                        value: value.into(),
-                        reason: "expected a positive number of milliseconds".into(),
-                    })?
+                    config.request_timeout_ms =
+                        super::whole_number(key, value, 1, i32::MAX.into())? as i32
                 }
                 _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
             }
         }
-        if config.bootstrap_servers.is_empty() {
-            return Err(ConfigError::InvalidValue {
-                key: "bootstrap.servers".into(),
-                value: String::new(),
-                reason: "at least one host:port is required".into(),
-            }
-            .into());
-        }
+        super::require_bootstrap(&config.bootstrap_servers)?;
         Ok(config)
     }
 }

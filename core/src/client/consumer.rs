@@ -30,6 +30,7 @@
 use super::assignor::{self, Assignor, Subscription};
 use super::cluster::Cluster;
 use super::connection::BrokerConnection;
+use super::{boolean, invalid, whole_number};
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::messages::*;
@@ -64,7 +65,9 @@ pub enum OffsetReset {
     None,
 }
 
-/// Consumer settings by Kafka key. Numbers are not range-checked.
+/// Consumer settings by Kafka key. Intervals and timeouts (`*.interval.ms`,
+/// `session.timeout.ms`, `max.poll.interval.ms`) must be at least 1, sizes and waits at
+/// least 0, all at most `i32::MAX`.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
     /// `bootstrap.servers` (required): `host:port` addresses to discover the cluster from.
@@ -119,20 +122,9 @@ pub struct ConsumerConfig {
     pub assignors: Vec<Assignor>,
 }
 
-fn invalid(key: &str, value: &str, reason: &str) -> Error {
-    ConfigError::InvalidValue {
-        key: key.into(),
-        value: value.into(),
-        reason: reason.into(),
-    }
-    .into()
-}
-
-fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, Error> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| invalid(key, value, "expected a number"))
+/// A setting from `min` to the largest `i32` (the protocol's field size for most).
+fn int(key: &str, value: &str, min: i64) -> Result<i32, Error> {
+    Ok(whole_number(key, value, min, i32::MAX.into())? as i32)
 }
 
 impl ConsumerConfig {
@@ -143,7 +135,7 @@ impl ConsumerConfig {
     /// # Errors
     /// [`Error::Config`]: `UnknownKey` for a key other than the fields'; `InvalidValue`
     /// for a `bootstrap.servers` entry that is not `host:port`, a number or boolean that
-    /// does not parse, an unknown `auto.offset.reset`, `isolation.level` or assignor, an
+    /// does not parse or is out of range, an unknown `auto.offset.reset`, `isolation.level` or assignor, an
     /// empty `partition.assignment.strategy`, or a missing `bootstrap.servers`.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -187,13 +179,15 @@ impl ConsumerConfig {
                         _ => return Err(invalid(key, value, "expected earliest, latest or none")),
                     }
                 }
-                "enable.auto.commit" => config.enable_auto_commit = number::<bool>(key, value)?,
-                "auto.commit.interval.ms" => config.auto_commit_interval_ms = number(key, value)?,
-                "fetch.min.bytes" => config.fetch_min_bytes = number(key, value)?,
-                "fetch.max.wait.ms" => config.fetch_max_wait_ms = number(key, value)?,
-                "fetch.max.bytes" => config.fetch_max_bytes = number(key, value)?,
+                "enable.auto.commit" => config.enable_auto_commit = boolean(key, value)?,
+                "auto.commit.interval.ms" => {
+                    config.auto_commit_interval_ms = int(key, value, 1)? as u64
+                }
+                "fetch.min.bytes" => config.fetch_min_bytes = int(key, value, 0)?,
+                "fetch.max.wait.ms" => config.fetch_max_wait_ms = int(key, value, 0)?,
+                "fetch.max.bytes" => config.fetch_max_bytes = int(key, value, 0)?,
                 "max.partition.fetch.bytes" => {
-                    config.max_partition_fetch_bytes = number(key, value)?
+                    config.max_partition_fetch_bytes = int(key, value, 0)?
                 }
                 "isolation.level" => {
                     config.isolation_level = match value {
@@ -208,10 +202,12 @@ impl ConsumerConfig {
                         }
                     }
                 }
-                "session.timeout.ms" => config.session_timeout_ms = number(key, value)?,
-                "heartbeat.interval.ms" => config.heartbeat_interval_ms = number(key, value)?,
-                "max.poll.interval.ms" => config.max_poll_interval_ms = number(key, value)?,
-                "metadata.max.age.ms" => config.metadata_max_age_ms = number(key, value)?,
+                "session.timeout.ms" => config.session_timeout_ms = int(key, value, 1)?,
+                "heartbeat.interval.ms" => {
+                    config.heartbeat_interval_ms = int(key, value, 1)? as u64
+                }
+                "max.poll.interval.ms" => config.max_poll_interval_ms = int(key, value, 1)?,
+                "metadata.max.age.ms" => config.metadata_max_age_ms = int(key, value, 0)? as u64,
                 "partition.assignment.strategy" => {
                     config.assignors = value
                         .split(',')
@@ -233,13 +229,7 @@ impl ConsumerConfig {
                 _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
             }
         }
-        if config.bootstrap_servers.is_empty() {
-            return Err(invalid(
-                "bootstrap.servers",
-                "",
-                "at least one host:port is required",
-            ));
-        }
+        super::require_bootstrap(&config.bootstrap_servers)?;
         Ok(config)
     }
 }

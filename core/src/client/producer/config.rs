@@ -115,35 +115,7 @@ pub const PRODUCER_CONFIG_KEYS: &[&str] = &[
     "partitioner",
 ];
 
-fn invalid(key: &str, value: &str, reason: impl Into<String>) -> Error {
-    Error::Config(ConfigError::InvalidValue {
-        key: key.into(),
-        value: value.into(),
-        reason: reason.into(),
-    })
-}
-
-/// A whole number of at least `min`, no larger than `max`.
-fn number(key: &str, value: &str, min: i64, max: i64) -> Result<i64, Error> {
-    let parsed: i64 = value
-        .parse()
-        .map_err(|_| invalid(key, value, "expected a whole number"))?;
-    if parsed < min {
-        return Err(invalid(key, value, format!("must be at least {min}")));
-    }
-    if parsed > max {
-        return Err(invalid(key, value, format!("must be at most {max}")));
-    }
-    Ok(parsed)
-}
-
-fn boolean(key: &str, value: &str) -> Result<bool, Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(invalid(key, value, "expected true or false")),
-    }
-}
+use crate::client::{boolean, invalid, whole_number as number};
 
 impl ProducerConfig {
     /// Whether batches are written idempotently (KIP-98): `enable.idempotence` with
@@ -273,9 +245,7 @@ impl ProducerConfig {
     /// # Errors
     /// [`Error::Config`] naming the offending key.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.bootstrap_servers.is_empty() {
-            return Err(invalid("bootstrap.servers", "", "is required"));
-        }
+        crate::client::require_bootstrap(&self.bootstrap_servers)?;
         if self.max_in_flight_requests_per_connection == 0 {
             return Err(invalid(
                 "max.in.flight.requests.per.connection",
