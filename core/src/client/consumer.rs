@@ -1316,7 +1316,7 @@ impl Consumer {
         self.inner.group_id()?;
         let anchored = format!("^(?:{pattern})$");
         let regex = regex::Regex::new(&anchored)
-            .map_err(|e| invalid("subscription pattern", pattern, &e.to_string()))?;
+            .map_err(|e| invalid("subscription pattern", pattern, e.to_string()))?;
         let mut state = self.inner.state();
         state.pattern = Some(regex);
         state.subscription.clear();
