@@ -105,18 +105,11 @@ impl Consumer {
     #[new]
     #[pyo3(signature = (config = None, **kwargs))]
     fn new(
+        py: Python<'_>,
         config: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Consumer> {
-        let py = kwargs.map(|k| k.py()).or(config.map(|c| c.py()));
-        let merged = PyDict::new(py.ok_or_else(|| {
-            errors::invalid_argument("a config dict with bootstrap.servers is required".into())
-        })?);
-        for source in [config, kwargs].into_iter().flatten() {
-            merged.update(source.as_mapping())?;
-        }
-        let (pairs, _) =
-            crate::config_pairs(&merged, &["on_commit", "error_cb", "logger", "stats_cb"])?;
+        let (pairs, _) = crate::client_config(py, config, kwargs, &[])?;
         let config =
             ConsumerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .map_err(errors::raise)?;
@@ -176,19 +169,7 @@ impl Consumer {
             on_revoke,
             on_lost,
         };
-        let result = if topics.iter().any(|t| t.starts_with('^')) {
-            let alternatives: Vec<String> = topics
-                .iter()
-                .map(|t| match t.strip_prefix('^') {
-                    Some(pattern) => format!("(?:{pattern})"),
-                    None => regex::escape(t),
-                })
-                .collect();
-            self.consumer.subscribe_pattern(&alternatives.join("|"))
-        } else {
-            self.consumer.subscribe(&topics)
-        };
-        result.map_err(errors::raise)
+        self.consumer.subscribe(&topics).map_err(errors::raise)
     }
 
     /// Leaves the group and drops the subscription (on_revoke runs first).
@@ -426,7 +407,7 @@ impl Consumer {
     }
 
     /// (low, high) watermark offsets of `partition`, asked of its leader, waiting up to
-    /// `timeout` seconds.
+    /// `timeout` seconds. `cached` is accepted for compatibility; tidelog always asks.
     #[pyo3(signature = (partition, timeout = None, cached = false))]
     fn get_watermark_offsets(
         &self,

@@ -33,10 +33,7 @@ impl EmbeddedBroker {
         auto_create_topics: bool,
         config: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<EmbeddedBroker> {
-        let settings = match config {
-            Some(config) => crate::config_pairs(config, &[])?.0,
-            None => Vec::new(),
-        };
+        let (settings, _) = crate::client_config(py, config, None, &[])?;
         let options = EmbeddedOptions {
             partitions,
             auto_create_topics,

@@ -9,6 +9,7 @@ mod message;
 mod producer;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use std::time::Duration;
 
 /// Kafka's "wait forever" for a Python timeout of `None` or a negative number.
@@ -36,38 +37,46 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Config entries whose values are Python callables, by key.
-type Callables<'py> = Vec<(String, Bound<'py, PyAny>)>;
+/// Kafka settings as (key, value) strings.
+type Settings = Vec<(String, String)>;
 
-/// A confluent-kafka style config dict as Kafka key/value strings: booleans become
-/// `true`/`false`, numbers their decimal form. Keys in `callables` must hold a callable
-/// (or None) and are returned apart.
+/// A client's settings as confluent-kafka takes them, a config dict and keyword
+/// arguments (these win), as Kafka key/value strings: booleans become `true`/`false`,
+/// numbers their decimal form. The value of a key in `callback_keys` must be a callable
+/// (or None); the one given is returned apart.
 ///
-/// Raises `KafkaException(_INVALID_ARG)` naming the key for a value of another type.
-fn config_pairs<'py>(
-    config: &Bound<'py, pyo3::types::PyDict>,
-    callables: &[&str],
-) -> PyResult<(Vec<(String, String)>, Callables<'py>)> {
+/// Raises `KafkaException(_INVALID_ARG)` naming the key for a value of another type
+/// (a callable for any other key included: tidelog takes no other callbacks yet).
+fn client_config(
+    py: Python<'_>,
+    config: Option<&Bound<'_, PyDict>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    callback_keys: &[&str],
+) -> PyResult<(Settings, Option<Py<PyAny>>)> {
     let mut pairs = Vec::new();
-    let mut functions = Vec::new();
-    for (key, value) in config.iter() {
+    let mut callback = None;
+    for (key, value) in [config, kwargs]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d.iter())
+    {
         let key: String = key.extract().map_err(|_| {
             errors::invalid_argument(format!("config keys must be strings, not {key:?}"))
         })?;
-        if callables.contains(&key.as_str()) {
+        if callback_keys.contains(&key.as_str()) {
             if !value.is_none() && !value.is_callable() {
                 return Err(errors::invalid_argument(format!(
                     "config `{key}` must be callable"
                 )));
             }
-            functions.push((key, value));
+            callback = Some(value.unbind()).filter(|v| !v.is_none(py));
             continue;
         }
-        let text = if let Ok(flag) = value.cast::<pyo3::types::PyBool>() {
+        let text = if let Ok(flag) = value.cast::<PyBool>() {
             flag.is_true().to_string()
-        } else if value.is_instance_of::<pyo3::types::PyString>()
-            || value.is_instance_of::<pyo3::types::PyInt>()
-            || value.is_instance_of::<pyo3::types::PyFloat>()
+        } else if value.is_instance_of::<PyString>()
+            || value.is_instance_of::<PyInt>()
+            || value.is_instance_of::<PyFloat>()
         {
             value.str()?.to_string()
         } else {
@@ -78,5 +87,5 @@ fn config_pairs<'py>(
         };
         pairs.push((key, text));
     }
-    Ok((pairs, functions))
+    Ok((pairs, callback))
 }

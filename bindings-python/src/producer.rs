@@ -1,23 +1,17 @@
 //! `Producer`, as confluent-kafka's: `produce` queues a record and returns at once;
 //! delivery callbacks are served on the thread that calls `poll` or `flush`.
 //!
-//! One task per producer awaits the delivery futures of all records (out of order, as
-//! batches complete) and queues their reports for `poll`: no thread or task per record.
+//! The reports are gathered by the core's [`DeliveryReports`].
 
 use crate::errors;
 use crate::message::Message;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tidelog::client::producer::{
-    DeliveryFuture, Producer as CoreProducer, ProducerConfig, ProducerRecord, RecordMetadata,
+    DeliveryReports, Producer as CoreProducer, ProducerConfig, ProducerRecord, Report,
 };
-use tidelog::error::Error;
-use tokio::sync::mpsc;
 
 /// What a delivery report needs besides the outcome: the callback and the record as the
 /// application gave it.
@@ -30,48 +24,6 @@ struct Sent {
     headers: Option<Py<PyAny>>,
 }
 
-type Report = (Result<RecordMetadata, Error>, Sent);
-
-/// Delivery reports waiting for `poll`, and how many records are not yet reported to
-/// the application (queued, in flight, or reported but not served).
-#[derive(Default)]
-struct Reports {
-    ready: Mutex<VecDeque<Report>>,
-    arrived: Condvar,
-    unserved: AtomicUsize,
-}
-
-impl Reports {
-    /// Waits up to `timeout` for reports and takes every one there is.
-    fn take(&self, timeout: Duration) -> VecDeque<Report> {
-        let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut ready, _) = self
-            .arrived
-            .wait_timeout_while(ready, timeout, |r| r.is_empty())
-            .unwrap_or_else(|p| p.into_inner());
-        std::mem::take(&mut *ready)
-    }
-}
-
-/// Awaits every delivery future sent to it and queues the reports; ends once the
-/// producer is gone and every report is in.
-async fn deliver(mut sent: mpsc::UnboundedReceiver<(DeliveryFuture, Sent)>, reports: Arc<Reports>) {
-    let mut pending = FuturesUnordered::new();
-    let mut open = true;
-    while open || !pending.is_empty() {
-        tokio::select! {
-            next = sent.recv(), if open => match next {
-                Some((future, record)) => pending.push(async move { (future.await, record) }),
-                None => open = false,
-            },
-            Some(report) = pending.next(), if !pending.is_empty() => {
-                reports.ready.lock().unwrap_or_else(|p| p.into_inner()).push_back(report);
-                reports.arrived.notify_all();
-            }
-        }
-    }
-}
-
 /// A Kafka producer configured by a confluent-kafka style dict: Kafka keys
 /// (`bootstrap.servers`, `acks`, `linger.ms`, `compression.type`, `enable.idempotence`...)
 /// plus `on_delivery` / `delivery.report.cb`, a default delivery callback
@@ -81,8 +33,7 @@ async fn deliver(mut sent: mpsc::UnboundedReceiver<(DeliveryFuture, Sent)>, repo
 #[pyclass(module = "tidelog._native")]
 pub struct Producer {
     producer: CoreProducer,
-    sent: mpsc::UnboundedSender<(DeliveryFuture, Sent)>,
-    reports: Arc<Reports>,
+    reports: DeliveryReports<Sent>,
     default_callback: Option<Py<PyAny>>,
 }
 
@@ -134,37 +85,19 @@ impl Producer {
     #[new]
     #[pyo3(signature = (config = None, **kwargs))]
     fn new(
+        py: Python<'_>,
         config: Option<&Bound<'_, PyDict>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Producer> {
-        let py = kwargs.map(|k| k.py()).or(config.map(|c| c.py()));
-        let merged = PyDict::new(py.ok_or_else(|| {
-            errors::invalid_argument("a config dict with bootstrap.servers is required".into())
-        })?);
-        for source in [config, kwargs].into_iter().flatten() {
-            merged.update(source.as_mapping())?;
-        }
-        let (pairs, callables) = crate::config_pairs(
-            &merged,
-            &["on_delivery", "delivery.report.cb", "error_cb", "logger"],
-        )?;
-        let default_callback = callables
-            .into_iter()
-            .filter(|(key, value)| {
-                matches!(key.as_str(), "on_delivery" | "delivery.report.cb") && !value.is_none()
-            })
-            .map(|(_, value)| value.unbind())
-            .next();
+        let (pairs, default_callback) =
+            crate::client_config(py, config, kwargs, &["on_delivery", "delivery.report.cb"])?;
         let config =
             ProducerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .map_err(errors::raise)?;
         let producer = CoreProducer::new(config).map_err(errors::raise)?;
-        let (sent, receiver) = mpsc::unbounded_channel();
-        let reports = Arc::new(Reports::default());
-        tidelog::runtime::handle().spawn(deliver(receiver, reports.clone()));
+        let reports = DeliveryReports::new();
         Ok(Producer {
             producer,
-            sent,
             reports,
             default_callback,
         })
@@ -177,7 +110,7 @@ impl Producer {
     ///
     /// Raises `BufferError` when `buffer.memory` is full (call `poll` to make room),
     /// `KafkaException` (MSG_SIZE_TOO_LARGE, UNKNOWN_TOPIC_OR_PART for a partition the
-    /// topic does not have, _STATE once closed), `TypeError` for a bad argument type.
+    /// topic does not have, INVALID_REQUEST once closed), `TypeError` for a bad argument type.
     #[pyo3(signature = (topic, value = None, key = None, partition = -1, on_delivery = None, timestamp = 0, headers = None, callback = None))]
     #[allow(clippy::too_many_arguments)]
     fn produce(
@@ -206,7 +139,6 @@ impl Producer {
             .map(Bound::unbind)
             .or_else(|| self.default_callback.as_ref().map(|c| c.clone_ref(py)));
         let delivery = self.producer.send(record).map_err(errors::raise)?;
-        self.reports.unserved.fetch_add(1, Ordering::Relaxed);
         let sent = Sent {
             callback,
             topic,
@@ -215,9 +147,8 @@ impl Producer {
             value: value.map(Bound::unbind),
             headers: headers.map(Bound::unbind),
         };
-        self.sent
-            .send((delivery, sent))
-            .map_err(|_| errors::closed("the producer"))
+        self.reports.track(delivery, sent);
+        Ok(())
     }
 
     /// Serves delivery callbacks: waits up to `timeout` seconds (None or -1: no limit)
@@ -249,24 +180,24 @@ impl Producer {
         let producer = self.producer.clone();
         tidelog::runtime::handle().spawn(async move { producer.flush().await });
         let deadline = Instant::now() + crate::timeout(timeout);
-        while self.reports.unserved.load(Ordering::Relaxed) > 0 {
+        while self.reports.unserved() > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
             self.poll(py, Some(left.as_secs_f64()))?;
         }
-        Ok(self.reports.unserved.load(Ordering::Relaxed))
+        Ok(self.reports.unserved())
     }
 
     /// Records produced and not yet reported to the application (queued, in flight, or
     /// with a delivery report waiting for `poll`).
     fn __len__(&self) -> usize {
-        self.reports.unserved.load(Ordering::Relaxed)
+        self.reports.unserved()
     }
 
     /// Flushes (no limit unless `timeout` seconds are given) and closes: later `produce`
-    /// calls raise `KafkaException(_STATE)`. Returns the records still unreported.
+    /// calls raise `KafkaException(INVALID_REQUEST)`. Returns the records still unreported.
     #[pyo3(signature = (timeout = None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
         let left = self.flush(py, timeout)?;
@@ -277,10 +208,9 @@ impl Producer {
 }
 
 impl Producer {
-    fn serve(&self, py: Python<'_>, mut reports: VecDeque<Report>) -> PyResult<usize> {
+    fn serve(&self, py: Python<'_>, mut reports: VecDeque<Report<Sent>>) -> PyResult<usize> {
         let mut served = 0;
         while let Some((result, sent)) = reports.pop_front() {
-            self.reports.unserved.fetch_sub(1, Ordering::Relaxed);
             served += 1;
             let Some(callback) = sent.callback else {
                 continue;
@@ -316,10 +246,7 @@ impl Producer {
             };
             if let Err(raised) = callback.call1(py, (error, message)) {
                 // Serve the rest later rather than lose them.
-                let mut ready = self.reports.ready.lock().unwrap_or_else(|p| p.into_inner());
-                while let Some(report) = reports.pop_back() {
-                    ready.push_front(report);
-                }
+                self.reports.give_back(reports);
                 return Err(raised);
             }
         }

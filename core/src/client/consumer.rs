@@ -1286,11 +1286,23 @@ impl Consumer {
     /// subscription; the background task joins (or rejoins) the group and the partitions
     /// come with the rebalance ([`RebalanceEvent`]). The group leader asks for missing
     /// topics to be auto-created. An empty `topics` is not an unsubscribe: heartbeats stop
-    /// but the current partitions stay assigned and fetched.
+    /// but the current partitions stay assigned and fetched. As in librdkafka, a name
+    /// starting with `^` is a regular expression: then the subscription is a pattern
+    /// matching any of the expressions or the other names ([`Consumer::subscribe_pattern`]).
     ///
     /// # Errors
-    /// [`Error::Config`] when `group.id` is not set.
+    /// [`Error::Config`] when `group.id` is not set or an expression is not valid.
     pub fn subscribe(&self, topics: &[String]) -> Result<(), Error> {
+        if topics.iter().any(|t| t.starts_with('^')) {
+            let alternatives: Vec<String> = topics
+                .iter()
+                .map(|t| match t.strip_prefix('^') {
+                    Some(pattern) => format!("(?:{pattern})"),
+                    None => regex::escape(t),
+                })
+                .collect();
+            return self.subscribe_pattern(&alternatives.join("|"));
+        }
         self.inner.group_id()?;
         let mut state = self.inner.state();
         state.pattern = None;

@@ -32,10 +32,12 @@ mod accumulator;
 mod config;
 mod delivery;
 mod idempotence;
+mod reports;
 mod sender;
 
 pub use config::{Acks, ProducerConfig, PRODUCER_CONFIG_KEYS};
 pub use delivery::DeliveryFuture;
+pub use reports::{DeliveryReports, Report};
 
 use crate::client::cluster::Cluster;
 use crate::error::{Error, ErrorCode};
