@@ -306,3 +306,33 @@ async fn a_pattern_subscription_follows_matching_topics() {
     assert!(consumer.assignment().contains(&(net, 0)));
     consumer.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_record_stream_yields_in_order_and_ends_at_close() {
+    use futures_util::StreamExt;
+    let broker = TestBroker::start();
+    let topic = unique_name("streamed");
+    seed(&broker, &topic, 1, 300).await;
+    let consumer = consumer(broker.bootstrap_servers(), &[]);
+    consumer.assign(&[(topic.clone(), 0)]);
+    let first: Vec<i64> = consumer
+        .stream()
+        .take(200)
+        .map(|r| r.unwrap().offset)
+        .collect()
+        .await;
+    assert_eq!(first, (0..200).collect::<Vec<_>>());
+    // A dropped stream took nothing it did not yield: a new one goes on at 200.
+    let rest: Vec<i64> = consumer
+        .stream()
+        .take(100)
+        .map(|r| r.unwrap().offset)
+        .collect()
+        .await;
+    assert_eq!(rest, (200..300).collect::<Vec<_>>());
+    consumer.close().await.unwrap();
+    let after_close = tokio::time::timeout(Duration::from_secs(5), consumer.stream().next())
+        .await
+        .expect("a closed consumer's stream ends");
+    assert!(after_close.is_none());
+}

@@ -43,6 +43,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
+/// How often a [`Consumer::stream`] with nothing to hand out looks whether the consumer
+/// was closed.
+const STREAM_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
 /// A (topic, partition).
 pub type TopicPartition = (String, i32);
 
@@ -1384,6 +1388,32 @@ impl Consumer {
                 return Ok(None);
             }
         }
+    }
+
+    /// The records as a [`Stream`](futures_util::Stream): each item is what
+    /// [`Consumer::poll`] returns next, waiting as long as it takes for a record. The
+    /// stream ends after [`Consumer::close`]; an error is an item, and the stream goes on
+    /// after it. Dropping the stream loses nothing: a record is taken from the consumer
+    /// only when the stream yields it.
+    ///
+    /// # Errors
+    /// Items are those of [`Consumer::poll`].
+    pub fn stream(
+        &self,
+    ) -> impl futures_util::Stream<Item = Result<ConsumerRecord, Error>> + Unpin + '_ {
+        // Boxed so that the stream is Unpin: `StreamExt::next` works on it as it is.
+        Box::pin(futures_util::stream::unfold(self, |consumer| async move {
+            loop {
+                if consumer.inner.state().closed {
+                    return None;
+                }
+                match consumer.poll(STREAM_POLL_INTERVAL).await {
+                    Ok(Some(record)) => return Some((Ok(record), consumer)),
+                    Ok(None) => continue,
+                    Err(error) => return Some((Err(error), consumer)),
+                }
+            }
+        }))
     }
 
     /// Commits offsets (OffsetCommit v2+ to the group coordinator): the given
