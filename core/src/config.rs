@@ -122,6 +122,14 @@ pub const TOPIC_CONFIGS: &[TopicConfigKey] = &[
         broker_synonym: "log.message.timestamp.type",
     },
     TopicConfigKey {
+        key: key("message.timestamp.after.max.ms", ConfigType::Long, "3600000", Some(0.0), "How far ahead of the broker's clock a CreateTime record timestamp may be (ms, KIP-937)."),
+        broker_synonym: "log.message.timestamp.after.max.ms",
+    },
+    TopicConfigKey {
+        key: key("message.timestamp.before.max.ms", ConfigType::Long, LONG_MAX, Some(0.0), "How far behind the broker's clock a CreateTime record timestamp may be (ms, KIP-937)."),
+        broker_synonym: "log.message.timestamp.before.max.ms",
+    },
+    TopicConfigKey {
         key: key("min.cleanable.dirty.ratio", ConfigType::Double, "0.5", Some(0.0), "Fraction of the log that must be uncompacted before the cleaner runs."),
         broker_synonym: "log.cleaner.min.cleanable.ratio",
     },
@@ -651,6 +659,16 @@ impl TopicConfig {
     /// Whether the broker stamps batches with LogAppendTime.
     pub fn log_append_time(&self) -> bool {
         self.get("message.timestamp.type").as_deref() == Some("LogAppendTime")
+    }
+    /// The CreateTime timestamps a record may have when the broker's clock reads `now`
+    /// (ms): `message.timestamp.before.max.ms` behind it to
+    /// `message.timestamp.after.max.ms` ahead of it (KIP-937); `None` below when any age
+    /// is accepted.
+    pub fn accepted_timestamps(&self, now: i64) -> (Option<i64>, i64) {
+        let before = self.number("message.timestamp.before.max.ms");
+        let after = self.number("message.timestamp.after.max.ms");
+        let earliest = (before != i64::MAX).then(|| now.saturating_sub(before));
+        (earliest, now.saturating_add(after))
     }
     /// Whether `cleanup.policy` includes `compact`.
     pub fn compacted(&self) -> bool {

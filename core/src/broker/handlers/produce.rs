@@ -30,9 +30,33 @@ fn rejection(error: RecordBatchError) -> ApiError {
     ApiError::new(code, error.to_string())
 }
 
+/// Refuses a CreateTime timestamp outside what the topic accepts at `now` (KIP-937).
+/// `NO_TIMESTAMP` (-1) is always accepted, as in Kafka.
+fn check_timestamp(timestamp: i64, accepted: (Option<i64>, i64)) -> Result<(), ApiError> {
+    let (earliest, latest) = accepted;
+    if timestamp == -1 || (timestamp <= latest && earliest.is_none_or(|e| timestamp >= e)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidTimestamp,
+        format!(
+            "timestamp {timestamp} is outside [{}, {latest}] \
+             (message.timestamp.before.max.ms / message.timestamp.after.max.ms)",
+            earliest.unwrap_or(i64::MIN)
+        ),
+    ))
+}
+
 /// Splits `records` into batches and validates each: framing, magic 2, CRC-32C, record
-/// count against offsets, and size against `max.message.bytes`. Reads headers only.
-fn validated_batches(records: Option<Bytes>, topic: &Topic) -> Result<Vec<Bytes>, ApiError> {
+/// count against offsets, size against `max.message.bytes`, and CreateTime timestamps
+/// against the accepted range at `now`. Reads headers only, except for keys on
+/// compacted topics and the oldest timestamp under a finite
+/// `message.timestamp.before.max.ms`: the header's max timestamp bounds the newest.
+fn validated_batches(
+    records: Option<Bytes>,
+    topic: &Topic,
+    now: i64,
+) -> Result<Vec<Bytes>, ApiError> {
     let records =
         records.ok_or_else(|| ApiError::new(ErrorCode::CorruptMessage, "null records"))?;
     let max_bytes = topic.config.max_message_bytes();
@@ -54,6 +78,15 @@ fn validated_batches(records: Option<Bytes>, topic: &Topic) -> Result<Vec<Bytes>
                 ErrorCode::InvalidRecord,
                 "clients may not write control batches",
             ));
+        }
+        let accepted = topic.config.accepted_timestamps(now);
+        if !topic.config.log_append_time() {
+            check_timestamp(batch.max_timestamp(), (None, accepted.1))?;
+            if accepted.0.is_some() {
+                for record in batch.records().map_err(rejection)? {
+                    check_timestamp(record.map_err(rejection)?.timestamp, accepted)?;
+                }
+            }
         }
         if topic.config.compacted() {
             // Compaction keeps the latest record per key, so every record needs a key;
@@ -106,7 +139,8 @@ fn append(topic: &Topic, index: i32, records: Option<Bytes>, acks: i16) -> Appen
     let Some(partition) = topic.partition(index) else {
         return failed(index, ErrorCode::UnknownTopicOrPartition.into());
     };
-    let batches = match validated_batches(records, topic) {
+    let now = now_ms();
+    let batches = match validated_batches(records, topic, now) {
         Ok(batches) => batches,
         Err(error) => return failed(index, error),
     };
@@ -124,7 +158,6 @@ fn append(topic: &Topic, index: i32, records: Option<Bytes>, acks: i16) -> Appen
             ),
         );
     }
-    let now = now_ms();
     let append_time = topic.config.log_append_time().then_some(now);
     let fsync = topic.config.fsync_before_ack();
     match partition.append(&batches, append_time, now, !fsync) {
