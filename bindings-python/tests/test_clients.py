@@ -296,3 +296,20 @@ def test_unknown_option_types_and_unsubscribe(kafka, bootstrap, topic):
     wait_until(lambda: c.poll(0.1) is None and c.assignment() == [], what="an empty assignment")
     assert c.poll(0.3) is None
     c.close()
+
+
+def test_a_caret_topic_is_a_regular_expression(kafka, bootstrap, topic):
+    produce(kafka, bootstrap, f"{topic}-a", 3, partition=0)
+    produce(kafka, bootstrap, f"{topic}-b", 2, partition=0)
+    produce(kafka, bootstrap, f"other-{topic}", 4, partition=0)
+    c = consumer(kafka, bootstrap, f"{topic}-g", topic_metadata_refresh_interval_ms=500) if kafka.__name__ == "confluent_kafka" \
+        else consumer(kafka, bootstrap, f"{topic}-g", metadata_max_age_ms=500)
+    c.subscribe([f"^{topic}-.*", f"other-{topic}"])
+    records = []
+    deadline = time.monotonic() + 30
+    while len(records) < 9 and time.monotonic() < deadline:
+        msg = c.poll(0.2)
+        if msg is not None and msg.error() is None:
+            records.append(msg.topic())
+    c.close()
+    assert sorted(records) == sorted([f"{topic}-a"] * 3 + [f"{topic}-b"] * 2 + [f"other-{topic}"] * 4)
