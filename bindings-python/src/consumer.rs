@@ -2,7 +2,7 @@
 //! `on_lost`) run on the thread that calls `poll`, `consume` or `close`, and the
 //! rebalance waits for them (as librdkafka's does), so `on_revoke` can still commit.
 
-use crate::errors;
+use crate::error;
 use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -81,25 +81,6 @@ fn python_list<'py>(
     Ok(list)
 }
 
-/// Runs `future` on tidelog's runtime with the GIL released, in slices, so that Ctrl-C
-/// raises `KeyboardInterrupt` while it waits.
-fn wait<T: Send>(py: Python<'_>, future: impl Future<Output = T> + Send) -> PyResult<T> {
-    let mut future = std::pin::pin!(future);
-    loop {
-        let slice = py.detach(|| {
-            tidelog::runtime::handle().block_on(async {
-                tokio::time::timeout(crate::SIGNAL_CHECK, &mut future)
-                    .await
-                    .ok()
-            })
-        });
-        if let Some(done) = slice {
-            return Ok(done);
-        }
-        py.check_signals()?;
-    }
-}
-
 #[pymethods]
 impl Consumer {
     #[new]
@@ -112,7 +93,7 @@ impl Consumer {
         let (pairs, _) = crate::client_config(py, config, kwargs, &[])?;
         let config =
             ConsumerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(errors::raise)?;
+                .map_err(error::raise)?;
         let consumer = Arc::new(CoreConsumer::new(config));
         let events = Arc::new(Events::default());
         let listener_events = Arc::downgrade(&events);
@@ -169,13 +150,13 @@ impl Consumer {
             on_revoke,
             on_lost,
         };
-        self.consumer.subscribe(&topics).map_err(errors::raise)
+        self.consumer.subscribe(&topics).map_err(error::raise)
     }
 
     /// Leaves the group and drops the subscription (on_revoke runs first).
     fn unsubscribe(slf: &Bound<'_, Self>) -> PyResult<()> {
         let consumer = slf.get().consumer.clone();
-        Self::serving(slf, async move { consumer.unsubscribe().await })?.map_err(errors::raise)
+        Self::serving(slf, async move { consumer.unsubscribe().await })?.map_err(error::raise)
     }
 
     /// Takes `partitions` outside any group rebalancing; a partition's `offset` (if not
@@ -242,7 +223,7 @@ impl Consumer {
             match polled {
                 Some(Ok(Some(record))) => return Message::consumed(py, record).map(Some),
                 Some(Err(error)) => {
-                    let error = errors::kafka_error(py, &error, false)?.unbind();
+                    let error = error::kafka_error(py, &error, false)?.unbind();
                     return Ok(Some(Message::failed(error)));
                 }
                 Some(Ok(None)) if left <= slice => return Ok(None),
@@ -260,7 +241,7 @@ impl Consumer {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Message>> {
         if !(1..=1_000_000).contains(&num_messages) {
-            return Err(errors::invalid_argument(format!(
+            return Err(error::invalid_argument(format!(
                 "num_messages must be between 1 and 1000000, not {num_messages}"
             )));
         }
@@ -292,7 +273,7 @@ impl Consumer {
         this.check_open()?;
         let explicit: Option<Vec<(CorePartition, i64)>> = match (message, offsets) {
             (Some(_), Some(_)) => {
-                return Err(errors::invalid_argument(
+                return Err(error::invalid_argument(
                     "give message or offsets, not both".into(),
                 ))
             }
@@ -300,7 +281,7 @@ impl Consumer {
                 let (Some(topic), Some(partition), Some(offset)) =
                     (message.topic(), message.partition(), message.offset())
                 else {
-                    return Err(errors::invalid_argument(
+                    return Err(error::invalid_argument(
                         "the message has no offset to commit".into(),
                     ));
                 };
@@ -328,7 +309,7 @@ impl Consumer {
             });
             return Ok(None);
         }
-        Self::serving(slf, commit)?.map_err(errors::raise)?;
+        Self::serving(slf, commit)?.map_err(error::raise)?;
         let committed = match explicit {
             Some(offsets) => offsets,
             None => this
@@ -353,11 +334,11 @@ impl Consumer {
         let wanted = partitions_of(&partitions);
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        let found = wait(py, async move {
+        let found = crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.committed(&wanted)).await
         })?
         .map_err(|_| timed_out("committed", limit))?
-        .map_err(errors::raise)?;
+        .map_err(error::raise)?;
         python_list(
             py,
             found
@@ -387,7 +368,7 @@ impl Consumer {
     fn seek(&self, partition: PyRef<'_, TopicPartition>) -> PyResult<()> {
         self.check_open()?;
         if partition.offset < OFFSET_BEGINNING {
-            return Err(errors::invalid_argument(format!(
+            return Err(error::invalid_argument(format!(
                 "cannot seek to offset {}",
                 partition.offset
             )));
@@ -420,11 +401,11 @@ impl Consumer {
         let tp = (partition.topic.clone(), partition.partition);
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        wait(py, async move {
+        crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.watermark_offsets(&tp)).await
         })?
         .map_err(|_| timed_out("get_watermark_offsets", limit))?
-        .map_err(errors::raise)
+        .map_err(error::raise)
     }
 
     /// For each partition, whose `offset` holds a timestamp in ms, the earliest offset
@@ -445,12 +426,28 @@ impl Consumer {
             .collect();
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        let found = wait(py, async move {
+        let found = crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.offsets_for_times(&wanted)).await
         })?
         .map_err(|_| timed_out("offsets_for_times", limit))?
-        .map_err(errors::raise)?;
+        .map_err(error::raise)?;
         python_list(py, found)
+    }
+
+    /// The cluster's brokers and topics (Metadata; `topic` alone if given) as a
+    /// `tidelog.admin.ClusterMetadata`, waiting up to `timeout` seconds (None or -1: no
+    /// limit) with the GIL released. Raises KafkaException (`_TIMED_OUT`, `_TRANSPORT`).
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let consumer = self.consumer.clone();
+        crate::admin::list_topics(py, topic, timeout, |topics| async move {
+            consumer.metadata(topics.as_deref()).await
+        })
     }
 
     /// Commits (with `enable.auto.commit`), runs on_revoke, leaves the group and stops.
@@ -463,7 +460,7 @@ impl Consumer {
         // Marked closed only afterwards: on_revoke may still commit while closing.
         let closed = Self::serving(slf, async move { consumer.close().await });
         slf.get().closed.store(true, Ordering::Relaxed);
-        closed?.map_err(errors::raise)
+        closed?.map_err(error::raise)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -482,7 +479,7 @@ impl Consumer {
 }
 
 fn timed_out(operation: &str, limit: std::time::Duration) -> PyErr {
-    errors::raise(Error::Timeout {
+    error::raise(Error::Timeout {
         operation: operation.into(),
         timeout_ms: limit.as_millis() as u64,
     })
@@ -491,7 +488,7 @@ fn timed_out(operation: &str, limit: std::time::Duration) -> PyErr {
 impl Consumer {
     fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Relaxed) {
-            return Err(errors::closed("the consumer"));
+            return Err(error::closed("the consumer"));
         }
         Ok(())
     }

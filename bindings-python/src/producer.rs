@@ -3,7 +3,7 @@
 //!
 //! The reports are gathered by the core's [`DeliveryReports`].
 
-use crate::errors;
+use crate::error;
 use crate::message::Message;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
@@ -93,8 +93,8 @@ impl Producer {
             crate::client_config(py, config, kwargs, &["on_delivery", "delivery.report.cb"])?;
         let config =
             ProducerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(errors::raise)?;
-        let producer = CoreProducer::new(config).map_err(errors::raise)?;
+                .map_err(error::raise)?;
+        let producer = CoreProducer::new(config).map_err(error::raise)?;
         let reports = DeliveryReports::new();
         Ok(Producer {
             producer,
@@ -138,7 +138,7 @@ impl Producer {
             .filter(|c| !c.is_none())
             .map(Bound::unbind)
             .or_else(|| self.default_callback.as_ref().map(|c| c.clone_ref(py)));
-        let delivery = self.producer.send(record).map_err(errors::raise)?;
+        let delivery = self.producer.send(record).map_err(error::raise)?;
         let sent = Sent {
             callback,
             topic,
@@ -190,6 +190,22 @@ impl Producer {
         Ok(self.reports.unserved())
     }
 
+    /// The cluster's brokers and topics (Metadata; `topic` alone if given) as a
+    /// `tidelog.admin.ClusterMetadata`, waiting up to `timeout` seconds (None or -1: no
+    /// limit) with the GIL released. Raises KafkaException (`_TIMED_OUT`, `_TRANSPORT`).
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let producer = self.producer.clone();
+        crate::admin::list_topics(py, topic, timeout, |topics| async move {
+            producer.metadata(topics.as_deref()).await
+        })
+    }
+
     /// Records produced and not yet reported to the application (queued, in flight, or
     /// with a delivery report waiting for `poll`).
     fn __len__(&self) -> usize {
@@ -230,7 +246,7 @@ impl Producer {
                     ),
                 ),
                 Err(error) => {
-                    let error = errors::kafka_error(py, &error, true)?.unbind();
+                    let error = error::kafka_error(py, &error, true)?.unbind();
                     let message = Message::delivered(
                         sent.topic,
                         sent.partition,
