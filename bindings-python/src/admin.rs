@@ -293,6 +293,22 @@ where
     cluster_metadata(py, found)
 }
 
+/// The `_metadata_future` of any client: an asyncio future of the ClusterMetadata of
+/// `topic` (every topic when None).
+pub fn metadata_future<F>(
+    py: Python<'_>,
+    topic: Option<String>,
+    metadata: impl FnOnce(Option<Vec<String>>) -> F,
+) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = Result<ClusterMetadata, Error>> + Send + 'static,
+{
+    let asked = metadata(topic.map(|t| vec![t]));
+    crate::asyncio_future(py, asked, |py, found| {
+        Ok(cluster_metadata(py, found.map_err(error::raise)?)?.unbind())
+    })
+}
+
 /// Kafka's group state names (ListGroups, DescribeGroups) as ConsumerGroupState values.
 const GROUP_STATES: [(&str, i32); 5] = [
     ("PreparingRebalance", 1),

@@ -55,7 +55,7 @@ pub struct Consumer {
     /// Set while a rebalance callback runs: `assign` then sets positions instead of
     /// replacing the group's assignment.
     in_callback: AtomicBool,
-    closed: AtomicBool,
+    closed: Arc<AtomicBool>,
 }
 
 fn partitions_of(list: &[Bound<'_, TopicPartition>]) -> Vec<CorePartition> {
@@ -79,6 +79,58 @@ fn python_list<'py>(
         )?)?;
     }
     Ok(list)
+}
+
+/// What `commit` commits: `message`'s offset + 1, the `offsets` list, or (None) the
+/// positions of every assigned partition.
+fn commit_offsets(
+    message: Option<PyRef<'_, Message>>,
+    offsets: Option<Vec<Bound<'_, TopicPartition>>>,
+) -> PyResult<Option<Vec<(CorePartition, i64)>>> {
+    Ok(match (message, offsets) {
+        (Some(_), Some(_)) => {
+            return Err(error::invalid_argument(
+                "give message or offsets, not both".into(),
+            ))
+        }
+        (Some(message), None) => {
+            let (Some(topic), Some(partition), Some(offset)) =
+                (message.topic(), message.partition(), message.offset())
+            else {
+                return Err(error::invalid_argument(
+                    "the message has no offset to commit".into(),
+                ));
+            };
+            Some(vec![((topic, partition), offset + 1)])
+        }
+        (None, Some(offsets)) => Some(
+            offsets
+                .iter()
+                .map(|tp| {
+                    let tp = tp.borrow();
+                    ((tp.topic.clone(), tp.partition), tp.offset)
+                })
+                .collect(),
+        ),
+        (None, None) => None,
+    })
+}
+
+/// The partitions a commit of `explicit` offsets (None: the positions) committed.
+fn committed_list<'py>(
+    py: Python<'py>,
+    consumer: &CoreConsumer,
+    explicit: Option<Vec<(CorePartition, i64)>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let committed = match explicit {
+        Some(offsets) => offsets,
+        None => consumer
+            .assignment()
+            .into_iter()
+            .filter_map(|tp| consumer.position(&tp).map(|o| (tp, o)))
+            .collect(),
+    };
+    python_list(py, committed)
 }
 
 #[pymethods]
@@ -126,7 +178,7 @@ impl Consumer {
             consumer,
             events,
             in_callback: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -271,33 +323,7 @@ impl Consumer {
         let py = slf.py();
         let this = slf.get();
         this.check_open()?;
-        let explicit: Option<Vec<(CorePartition, i64)>> = match (message, offsets) {
-            (Some(_), Some(_)) => {
-                return Err(error::invalid_argument(
-                    "give message or offsets, not both".into(),
-                ))
-            }
-            (Some(message), None) => {
-                let (Some(topic), Some(partition), Some(offset)) =
-                    (message.topic(), message.partition(), message.offset())
-                else {
-                    return Err(error::invalid_argument(
-                        "the message has no offset to commit".into(),
-                    ));
-                };
-                Some(vec![((topic, partition), offset + 1)])
-            }
-            (None, Some(offsets)) => Some(
-                offsets
-                    .iter()
-                    .map(|tp| {
-                        let tp = tp.borrow();
-                        ((tp.topic.clone(), tp.partition), tp.offset)
-                    })
-                    .collect(),
-            ),
-            (None, None) => None,
-        };
+        let explicit = commit_offsets(message, offsets)?;
         let consumer = this.consumer.clone();
         let committed = explicit.clone();
         let commit = async move { consumer.commit(committed).await };
@@ -310,16 +336,7 @@ impl Consumer {
             return Ok(None);
         }
         Self::serving(slf, commit)?.map_err(error::raise)?;
-        let committed = match explicit {
-            Some(offsets) => offsets,
-            None => this
-                .consumer
-                .assignment()
-                .into_iter()
-                .filter_map(|tp| this.consumer.position(&tp).map(|o| (tp, o)))
-                .collect(),
-        };
-        python_list(py, committed).map(Some)
+        committed_list(py, &this.consumer, explicit).map(Some)
     }
 
     /// The group's committed offsets of `partitions` (OFFSET_INVALID where none), waiting
@@ -461,6 +478,141 @@ impl Consumer {
         let closed = Self::serving(slf, async move { consumer.close().await });
         slf.get().closed.store(true, Ordering::Relaxed);
         closed?.map_err(error::raise)
+    }
+
+    /// For `tidelog.aio.AIOConsumer.poll`: an asyncio future of the next record (a
+    /// Message, an error event, or None after `timeout` seconds; None or -1: no limit).
+    /// Rebalance callbacks are not served meanwhile: `_events_future` says when to call
+    /// `_serve_events`.
+    #[pyo3(signature = (timeout = None))]
+    fn _poll_future(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.check_open()?;
+        let consumer = self.consumer.clone();
+        let limit = crate::timeout(timeout);
+        crate::asyncio_future(
+            py,
+            async move { consumer.poll(limit).await },
+            |py, polled| {
+                Ok(match polled {
+                    Ok(Some(record)) => Py::new(py, Message::consumed(py, record)?)?.into_any(),
+                    Ok(None) => py.None(),
+                    Err(failed) => {
+                        let failed = error::kafka_error(py, &failed, false)?.unbind();
+                        Py::new(py, Message::failed(failed))?.into_any()
+                    }
+                })
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer.commit(asynchronous=False)`: an asyncio future of the
+    /// committed list of TopicPartition (arguments as `commit`'s), failing with
+    /// KafkaException.
+    #[pyo3(signature = (message = None, offsets = None))]
+    fn _commit_future<'py>(
+        &self,
+        py: Python<'py>,
+        message: Option<PyRef<'py, Message>>,
+        offsets: Option<Vec<Bound<'py, TopicPartition>>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.check_open()?;
+        let explicit = commit_offsets(message, offsets)?;
+        let consumer = self.consumer.clone();
+        let committed = explicit.clone();
+        let work = async move { consumer.commit(committed).await };
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(py, work, move |py, result| {
+            result.map_err(error::raise)?;
+            Ok(committed_list(py, &consumer, explicit)?.into_any().unbind())
+        })
+    }
+
+    /// For `tidelog.aio.AIOConsumer.close`: an asyncio future that resolves once the
+    /// consumer committed (with `enable.auto.commit`), left the group and stopped; later
+    /// calls raise `KafkaException(_STATE)`.
+    fn _close_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let consumer = self.consumer.clone();
+        let closed = self.closed.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.close().await },
+            move |py, result| {
+                closed.store(true, Ordering::Relaxed);
+                result.map_err(error::raise)?;
+                Ok(py.None())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future of the committed offsets (as
+    /// `committed`).
+    fn _committed_future(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<Bound<'_, TopicPartition>>,
+    ) -> PyResult<Py<PyAny>> {
+        let wanted = partitions_of(&partitions);
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.committed(&wanted).await },
+            |py, found| {
+                let found = found
+                    .map_err(error::raise)?
+                    .into_iter()
+                    .map(|(tp, offset)| (tp, if offset < 0 { OFFSET_INVALID } else { offset }));
+                Ok(python_list(py, found)?.into_any().unbind())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future of (low, high) watermarks (as
+    /// `get_watermark_offsets`).
+    fn _watermarks_future(
+        &self,
+        py: Python<'_>,
+        partition: PyRef<'_, TopicPartition>,
+    ) -> PyResult<Py<PyAny>> {
+        let tp = (partition.topic.clone(), partition.partition);
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.watermark_offsets(&tp).await },
+            |py, found| {
+                Ok(found
+                    .map_err(error::raise)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer.list_topics`: an asyncio future of the
+    /// ClusterMetadata `list_topics` returns.
+    #[pyo3(signature = (topic = None))]
+    fn _metadata_future(&self, py: Python<'_>, topic: Option<String>) -> PyResult<Py<PyAny>> {
+        let consumer = self.consumer.clone();
+        crate::admin::metadata_future(py, topic, |topics| async move {
+            consumer.metadata(topics.as_deref()).await
+        })
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future that resolves to None once a
+    /// rebalance event waits for `_serve_events`. The caller keeps one at a time and
+    /// does not cancel it, so that no wakeup goes to a future nobody awaits.
+    fn _events_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let events = self.events.clone();
+        crate::asyncio_future(
+            py,
+            async move { events.arrived.notified().await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// Calls the rebalance callbacks of waiting events on this thread (as `poll` does).
+    fn _serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::serve_events(slf)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

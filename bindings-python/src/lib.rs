@@ -47,6 +47,44 @@ pub(crate) fn wait<T: Send>(py: Python<'_>, future: impl Future<Output = T> + Se
     }
 }
 
+/// An asyncio future of the running event loop, resolved with what `deliver` makes of
+/// `work`'s output (or failed with the exception it returns) once `work` is done on
+/// tidelog's runtime. The task hands the outcome to the loop with
+/// `loop.call_soon_threadsafe(tidelog.aio._settle, ...)`, so the future is resolved on
+/// the loop's thread and no thread waits meanwhile. Raises RuntimeError outside a
+/// running loop.
+pub(crate) fn asyncio_future<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl Future<Output = T> + Send + 'static,
+    deliver: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+) -> PyResult<Py<PyAny>> {
+    static SETTLE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    let settle = SETTLE
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("tidelog.aio")?.getattr("_settle")?.unbind())
+        })?
+        .clone_ref(py);
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?.unbind();
+    let (event_loop, awaited) = (event_loop.unbind(), future.clone_ref(py));
+    tidelog::runtime::handle().spawn(async move {
+        let output = work.await;
+        Python::attach(|py| {
+            let (value, raised) = match deliver(py, output) {
+                Ok(value) => (value, py.None()),
+                Err(error) => (py.None(), error.into_value(py).into_any()),
+            };
+            // Fails only once the loop is closed: then nobody awaits the future.
+            let _ = event_loop.call_method1(
+                py,
+                "call_soon_threadsafe",
+                (settle, awaited, value, raised),
+            );
+        });
+    });
+    Ok(future)
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<producer::Producer>()?;
