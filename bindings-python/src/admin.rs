@@ -204,6 +204,19 @@ fn by_key<K: PartialEq, T>(
         .collect()
 }
 
+/// The `topic` of a NewTopic or NewPartitions (`owner`), which must not carry a
+/// replica_assignment (ValueError: not supported).
+fn topic_of(item: &Bound<'_, PyAny>, owner: &str) -> PyResult<String> {
+    let name: String = attribute(item, "topic", owner)?;
+    let assignment: Vec<Bound<'_, PyAny>> = attribute(item, "replica_assignment", owner)?;
+    if !assignment.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "{owner} `{name}`: replica_assignment is not supported"
+        )));
+    }
+    Ok(name)
+}
+
 /// A client-side limit for a call's `request_timeout` (seconds; None or negative: none).
 fn request_limit(seconds: Option<f64>) -> Option<Duration> {
     seconds
@@ -517,14 +530,7 @@ impl AdminClient {
         let _ = operation_timeout;
         let mut topics = Vec::new();
         for item in non_empty(new_topics, "NewTopic")? {
-            let name: String = attribute(&item, "topic", "NewTopic")?;
-            let assignment: Vec<Bound<'_, PyAny>> =
-                attribute(&item, "replica_assignment", "NewTopic")?;
-            if !assignment.is_empty() {
-                return Err(PyValueError::new_err(format!(
-                    "NewTopic `{name}`: replica_assignment is not supported"
-                )));
-            }
+            let name = topic_of(&item, "NewTopic")?;
             let partitions: i32 = attribute(&item, "num_partitions", "NewTopic")?;
             let replication: i16 = attribute(&item, "replication_factor", "NewTopic")?;
             let configs: std::collections::BTreeMap<String, String> =
@@ -595,14 +601,7 @@ impl AdminClient {
         let _ = operation_timeout;
         let mut totals = Vec::new();
         for item in non_empty(new_partitions, "NewPartitions")? {
-            let name: String = attribute(&item, "topic", "NewPartitions")?;
-            let assignment: Vec<Bound<'_, PyAny>> =
-                attribute(&item, "replica_assignment", "NewPartitions")?;
-            if !assignment.is_empty() {
-                return Err(PyValueError::new_err(format!(
-                    "NewPartitions `{name}`: replica_assignment is not supported"
-                )));
-            }
+            let name = topic_of(&item, "NewPartitions")?;
             totals.push((name, attribute(&item, "new_total_count", "NewPartitions")?));
         }
         let names: Vec<String> = totals.iter().map(|(n, _)| n.clone()).collect();

@@ -209,6 +209,15 @@ impl Producer {
     /// An exception raised by a callback propagates (the other reports stay queued).
     #[pyo3(signature = (timeout = None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        if timeout == Some(0.0) {
+            // Nothing to wait for: no GIL release, no clock (poll(0) follows every produce).
+            let reports = self.reports.take(std::time::Duration::ZERO);
+            return if reports.is_empty() {
+                Ok(0)
+            } else {
+                self.serve(py, reports)
+            };
+        }
         let deadline = Instant::now() + crate::timeout(timeout);
         loop {
             let wait = deadline
