@@ -2,7 +2,7 @@
 //! `on_lost`) run on the thread that calls `poll`, `consume` or `close`, and the
 //! rebalance waits for them (as librdkafka's does), so `on_revoke` can still commit.
 
-use crate::errors;
+use crate::error;
 use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -55,7 +55,7 @@ pub struct Consumer {
     /// Set while a rebalance callback runs: `assign` then sets positions instead of
     /// replacing the group's assignment.
     in_callback: AtomicBool,
-    closed: AtomicBool,
+    closed: Arc<AtomicBool>,
 }
 
 fn partitions_of(list: &[Bound<'_, TopicPartition>]) -> Vec<CorePartition> {
@@ -81,23 +81,56 @@ fn python_list<'py>(
     Ok(list)
 }
 
-/// Runs `future` on tidelog's runtime with the GIL released, in slices, so that Ctrl-C
-/// raises `KeyboardInterrupt` while it waits.
-fn wait<T: Send>(py: Python<'_>, future: impl Future<Output = T> + Send) -> PyResult<T> {
-    let mut future = std::pin::pin!(future);
-    loop {
-        let slice = py.detach(|| {
-            tidelog::runtime::handle().block_on(async {
-                tokio::time::timeout(crate::SIGNAL_CHECK, &mut future)
-                    .await
-                    .ok()
-            })
-        });
-        if let Some(done) = slice {
-            return Ok(done);
+/// What `commit` commits: `message`'s offset + 1, the `offsets` list, or (None) the
+/// positions of every assigned partition.
+fn commit_offsets(
+    message: Option<PyRef<'_, Message>>,
+    offsets: Option<Vec<Bound<'_, TopicPartition>>>,
+) -> PyResult<Option<Vec<(CorePartition, i64)>>> {
+    Ok(match (message, offsets) {
+        (Some(_), Some(_)) => {
+            return Err(error::invalid_argument(
+                "give message or offsets, not both".into(),
+            ))
         }
-        py.check_signals()?;
-    }
+        (Some(message), None) => {
+            let (Some(topic), Some(partition), Some(offset)) =
+                (message.topic(), message.partition(), message.offset())
+            else {
+                return Err(error::invalid_argument(
+                    "the message has no offset to commit".into(),
+                ));
+            };
+            Some(vec![((topic, partition), offset + 1)])
+        }
+        (None, Some(offsets)) => Some(
+            offsets
+                .iter()
+                .map(|tp| {
+                    let tp = tp.borrow();
+                    ((tp.topic.clone(), tp.partition), tp.offset)
+                })
+                .collect(),
+        ),
+        (None, None) => None,
+    })
+}
+
+/// The partitions a commit of `explicit` offsets (None: the positions) committed.
+fn committed_list<'py>(
+    py: Python<'py>,
+    consumer: &CoreConsumer,
+    explicit: Option<Vec<(CorePartition, i64)>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let committed = match explicit {
+        Some(offsets) => offsets,
+        None => consumer
+            .assignment()
+            .into_iter()
+            .filter_map(|tp| consumer.position(&tp).map(|o| (tp, o)))
+            .collect(),
+    };
+    python_list(py, committed)
 }
 
 #[pymethods]
@@ -112,7 +145,7 @@ impl Consumer {
         let (pairs, _) = crate::client_config(py, config, kwargs, &[])?;
         let config =
             ConsumerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(errors::raise)?;
+                .map_err(error::raise)?;
         let consumer = Arc::new(CoreConsumer::new(config));
         let events = Arc::new(Events::default());
         let listener_events = Arc::downgrade(&events);
@@ -145,7 +178,7 @@ impl Consumer {
             consumer,
             events,
             in_callback: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -169,13 +202,13 @@ impl Consumer {
             on_revoke,
             on_lost,
         };
-        self.consumer.subscribe(&topics).map_err(errors::raise)
+        self.consumer.subscribe(&topics).map_err(error::raise)
     }
 
     /// Leaves the group and drops the subscription (on_revoke runs first).
     fn unsubscribe(slf: &Bound<'_, Self>) -> PyResult<()> {
         let consumer = slf.get().consumer.clone();
-        Self::serving(slf, async move { consumer.unsubscribe().await })?.map_err(errors::raise)
+        Self::serving(slf, async move { consumer.unsubscribe().await })?.map_err(error::raise)
     }
 
     /// Takes `partitions` outside any group rebalancing; a partition's `offset` (if not
@@ -242,7 +275,7 @@ impl Consumer {
             match polled {
                 Some(Ok(Some(record))) => return Message::consumed(py, record).map(Some),
                 Some(Err(error)) => {
-                    let error = errors::kafka_error(py, &error, false)?.unbind();
+                    let error = error::kafka_error(py, &error, false)?.unbind();
                     return Ok(Some(Message::failed(error)));
                 }
                 Some(Ok(None)) if left <= slice => return Ok(None),
@@ -260,7 +293,7 @@ impl Consumer {
         timeout: Option<f64>,
     ) -> PyResult<Vec<Message>> {
         if !(1..=1_000_000).contains(&num_messages) {
-            return Err(errors::invalid_argument(format!(
+            return Err(error::invalid_argument(format!(
                 "num_messages must be between 1 and 1000000, not {num_messages}"
             )));
         }
@@ -290,33 +323,7 @@ impl Consumer {
         let py = slf.py();
         let this = slf.get();
         this.check_open()?;
-        let explicit: Option<Vec<(CorePartition, i64)>> = match (message, offsets) {
-            (Some(_), Some(_)) => {
-                return Err(errors::invalid_argument(
-                    "give message or offsets, not both".into(),
-                ))
-            }
-            (Some(message), None) => {
-                let (Some(topic), Some(partition), Some(offset)) =
-                    (message.topic(), message.partition(), message.offset())
-                else {
-                    return Err(errors::invalid_argument(
-                        "the message has no offset to commit".into(),
-                    ));
-                };
-                Some(vec![((topic, partition), offset + 1)])
-            }
-            (None, Some(offsets)) => Some(
-                offsets
-                    .iter()
-                    .map(|tp| {
-                        let tp = tp.borrow();
-                        ((tp.topic.clone(), tp.partition), tp.offset)
-                    })
-                    .collect(),
-            ),
-            (None, None) => None,
-        };
+        let explicit = commit_offsets(message, offsets)?;
         let consumer = this.consumer.clone();
         let committed = explicit.clone();
         let commit = async move { consumer.commit(committed).await };
@@ -328,17 +335,8 @@ impl Consumer {
             });
             return Ok(None);
         }
-        Self::serving(slf, commit)?.map_err(errors::raise)?;
-        let committed = match explicit {
-            Some(offsets) => offsets,
-            None => this
-                .consumer
-                .assignment()
-                .into_iter()
-                .filter_map(|tp| this.consumer.position(&tp).map(|o| (tp, o)))
-                .collect(),
-        };
-        python_list(py, committed).map(Some)
+        Self::serving(slf, commit)?.map_err(error::raise)?;
+        committed_list(py, &this.consumer, explicit).map(Some)
     }
 
     /// The group's committed offsets of `partitions` (OFFSET_INVALID where none), waiting
@@ -353,11 +351,11 @@ impl Consumer {
         let wanted = partitions_of(&partitions);
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        let found = wait(py, async move {
+        let found = crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.committed(&wanted)).await
         })?
         .map_err(|_| timed_out("committed", limit))?
-        .map_err(errors::raise)?;
+        .map_err(error::raise)?;
         python_list(
             py,
             found
@@ -387,7 +385,7 @@ impl Consumer {
     fn seek(&self, partition: PyRef<'_, TopicPartition>) -> PyResult<()> {
         self.check_open()?;
         if partition.offset < OFFSET_BEGINNING {
-            return Err(errors::invalid_argument(format!(
+            return Err(error::invalid_argument(format!(
                 "cannot seek to offset {}",
                 partition.offset
             )));
@@ -420,11 +418,11 @@ impl Consumer {
         let tp = (partition.topic.clone(), partition.partition);
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        wait(py, async move {
+        crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.watermark_offsets(&tp)).await
         })?
         .map_err(|_| timed_out("get_watermark_offsets", limit))?
-        .map_err(errors::raise)
+        .map_err(error::raise)
     }
 
     /// For each partition, whose `offset` holds a timestamp in ms, the earliest offset
@@ -445,12 +443,28 @@ impl Consumer {
             .collect();
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
-        let found = wait(py, async move {
+        let found = crate::wait(py, async move {
             tokio::time::timeout(limit, consumer.offsets_for_times(&wanted)).await
         })?
         .map_err(|_| timed_out("offsets_for_times", limit))?
-        .map_err(errors::raise)?;
+        .map_err(error::raise)?;
         python_list(py, found)
+    }
+
+    /// The cluster's brokers and topics (Metadata; `topic` alone if given) as a
+    /// `tidelog.admin.ClusterMetadata`, waiting up to `timeout` seconds (None or -1: no
+    /// limit) with the GIL released. Raises KafkaException (`_TIMED_OUT`, `_TRANSPORT`).
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let consumer = self.consumer.clone();
+        crate::admin::list_topics(py, topic, timeout, |topics| async move {
+            consumer.metadata(topics.as_deref()).await
+        })
     }
 
     /// Commits (with `enable.auto.commit`), runs on_revoke, leaves the group and stops.
@@ -463,7 +477,142 @@ impl Consumer {
         // Marked closed only afterwards: on_revoke may still commit while closing.
         let closed = Self::serving(slf, async move { consumer.close().await });
         slf.get().closed.store(true, Ordering::Relaxed);
-        closed?.map_err(errors::raise)
+        closed?.map_err(error::raise)
+    }
+
+    /// For `tidelog.aio.AIOConsumer.poll`: an asyncio future of the next record (a
+    /// Message, an error event, or None after `timeout` seconds; None or -1: no limit).
+    /// Rebalance callbacks are not served meanwhile: `_events_future` says when to call
+    /// `_serve_events`.
+    #[pyo3(signature = (timeout = None))]
+    fn _poll_future(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.check_open()?;
+        let consumer = self.consumer.clone();
+        let limit = crate::timeout(timeout);
+        crate::asyncio_future(
+            py,
+            async move { consumer.poll(limit).await },
+            |py, polled| {
+                Ok(match polled {
+                    Ok(Some(record)) => Py::new(py, Message::consumed(py, record)?)?.into_any(),
+                    Ok(None) => py.None(),
+                    Err(failed) => {
+                        let failed = error::kafka_error(py, &failed, false)?.unbind();
+                        Py::new(py, Message::failed(failed))?.into_any()
+                    }
+                })
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer.commit(asynchronous=False)`: an asyncio future of the
+    /// committed list of TopicPartition (arguments as `commit`'s), failing with
+    /// KafkaException.
+    #[pyo3(signature = (message = None, offsets = None))]
+    fn _commit_future<'py>(
+        &self,
+        py: Python<'py>,
+        message: Option<PyRef<'py, Message>>,
+        offsets: Option<Vec<Bound<'py, TopicPartition>>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.check_open()?;
+        let explicit = commit_offsets(message, offsets)?;
+        let consumer = self.consumer.clone();
+        let committed = explicit.clone();
+        let work = async move { consumer.commit(committed).await };
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(py, work, move |py, result| {
+            result.map_err(error::raise)?;
+            Ok(committed_list(py, &consumer, explicit)?.into_any().unbind())
+        })
+    }
+
+    /// For `tidelog.aio.AIOConsumer.close`: an asyncio future that resolves once the
+    /// consumer committed (with `enable.auto.commit`), left the group and stopped; later
+    /// calls raise `KafkaException(_STATE)`.
+    fn _close_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let consumer = self.consumer.clone();
+        let closed = self.closed.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.close().await },
+            move |py, result| {
+                closed.store(true, Ordering::Relaxed);
+                result.map_err(error::raise)?;
+                Ok(py.None())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future of the committed offsets (as
+    /// `committed`).
+    fn _committed_future(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<Bound<'_, TopicPartition>>,
+    ) -> PyResult<Py<PyAny>> {
+        let wanted = partitions_of(&partitions);
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.committed(&wanted).await },
+            |py, found| {
+                let found = found
+                    .map_err(error::raise)?
+                    .into_iter()
+                    .map(|(tp, offset)| (tp, if offset < 0 { OFFSET_INVALID } else { offset }));
+                Ok(python_list(py, found)?.into_any().unbind())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future of (low, high) watermarks (as
+    /// `get_watermark_offsets`).
+    fn _watermarks_future(
+        &self,
+        py: Python<'_>,
+        partition: PyRef<'_, TopicPartition>,
+    ) -> PyResult<Py<PyAny>> {
+        let tp = (partition.topic.clone(), partition.partition);
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.watermark_offsets(&tp).await },
+            |py, found| {
+                Ok(found
+                    .map_err(error::raise)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer.list_topics`: an asyncio future of the
+    /// ClusterMetadata `list_topics` returns.
+    #[pyo3(signature = (topic = None))]
+    fn _metadata_future(&self, py: Python<'_>, topic: Option<String>) -> PyResult<Py<PyAny>> {
+        let consumer = self.consumer.clone();
+        crate::admin::metadata_future(py, topic, |topics| async move {
+            consumer.metadata(topics.as_deref()).await
+        })
+    }
+
+    /// For `tidelog.aio.AIOConsumer`: an asyncio future that resolves to None once a
+    /// rebalance event waits for `_serve_events`. The caller keeps one at a time and
+    /// does not cancel it, so that no wakeup goes to a future nobody awaits.
+    fn _events_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let events = self.events.clone();
+        crate::asyncio_future(
+            py,
+            async move { events.arrived.notified().await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// Calls the rebalance callbacks of waiting events on this thread (as `poll` does).
+    fn _serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::serve_events(slf)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -482,7 +631,7 @@ impl Consumer {
 }
 
 fn timed_out(operation: &str, limit: std::time::Duration) -> PyErr {
-    errors::raise(Error::Timeout {
+    error::raise(Error::Timeout {
         operation: operation.into(),
         timeout_ms: limit.as_millis() as u64,
     })
@@ -491,7 +640,7 @@ fn timed_out(operation: &str, limit: std::time::Duration) -> PyErr {
 impl Consumer {
     fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Relaxed) {
-            return Err(errors::closed("the consumer"));
+            return Err(error::closed("the consumer"));
         }
         Ok(())
     }

@@ -2,14 +2,16 @@
 //! converts types and errors and bridges blocking and waiting to Python (the GIL is
 //! released whenever Rust waits); the behaviour lives in the `tidelog` crate.
 
+mod admin;
+mod broker;
 mod consumer;
-mod embedded;
-mod errors;
+mod error;
 mod message;
 mod producer;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use std::future::Future;
 use std::time::Duration;
 
 /// Kafka's "wait forever" for a Python timeout of `None` or a negative number.
@@ -26,14 +28,72 @@ fn timeout(seconds: Option<f64>) -> Duration {
     }
 }
 
+/// Runs `future` on tidelog's runtime with the GIL released, in slices, so that Ctrl-C
+/// raises `KeyboardInterrupt` while it waits.
+pub(crate) fn wait<T: Send>(py: Python<'_>, future: impl Future<Output = T> + Send) -> PyResult<T> {
+    let mut future = std::pin::pin!(future);
+    loop {
+        let slice = py.detach(|| {
+            tidelog::runtime::handle().block_on(async {
+                tokio::time::timeout(crate::SIGNAL_CHECK, &mut future)
+                    .await
+                    .ok()
+            })
+        });
+        if let Some(done) = slice {
+            return Ok(done);
+        }
+        py.check_signals()?;
+    }
+}
+
+/// An asyncio future of the running event loop, resolved with what `deliver` makes of
+/// `work`'s output (or failed with the exception it returns) once `work` is done on
+/// tidelog's runtime. The task hands the outcome to the loop with
+/// `loop.call_soon_threadsafe(tidelog.aio._settle, ...)`, so the future is resolved on
+/// the loop's thread and no thread waits meanwhile. Raises RuntimeError outside a
+/// running loop.
+pub(crate) fn asyncio_future<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl Future<Output = T> + Send + 'static,
+    deliver: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+) -> PyResult<Py<PyAny>> {
+    static SETTLE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    let settle = SETTLE
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("tidelog.aio")?.getattr("_settle")?.unbind())
+        })?
+        .clone_ref(py);
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?.unbind();
+    let (event_loop, awaited) = (event_loop.unbind(), future.clone_ref(py));
+    tidelog::runtime::handle().spawn(async move {
+        let output = work.await;
+        Python::attach(|py| {
+            let (value, raised) = match deliver(py, output) {
+                Ok(value) => (value, py.None()),
+                Err(error) => (py.None(), error.into_value(py).into_any()),
+            };
+            // Fails only once the loop is closed: then nobody awaits the future.
+            let _ = event_loop.call_method1(
+                py,
+                "call_soon_threadsafe",
+                (settle, awaited, value, raised),
+            );
+        });
+    });
+    Ok(future)
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<producer::Producer>()?;
     module.add_class::<consumer::Consumer>()?;
     module.add_class::<message::Message>()?;
     module.add_class::<message::TopicPartition>()?;
-    module.add_class::<embedded::EmbeddedBroker>()?;
-    module.add_function(wrap_pyfunction!(errors::error_codes, module)?)?;
+    module.add_class::<broker::EmbeddedBroker>()?;
+    module.add_class::<admin::AdminClient>()?;
+    module.add_function(wrap_pyfunction!(error::error_codes, module)?)?;
     Ok(())
 }
 
@@ -61,11 +121,11 @@ fn client_config(
         .flat_map(|d| d.iter())
     {
         let key: String = key.extract().map_err(|_| {
-            errors::invalid_argument(format!("config keys must be strings, not {key:?}"))
+            error::invalid_argument(format!("config keys must be strings, not {key:?}"))
         })?;
         if callback_keys.contains(&key.as_str()) {
             if !value.is_none() && !value.is_callable() {
-                return Err(errors::invalid_argument(format!(
+                return Err(error::invalid_argument(format!(
                     "config `{key}` must be callable"
                 )));
             }
@@ -80,7 +140,7 @@ fn client_config(
         {
             value.str()?.to_string()
         } else {
-            return Err(errors::invalid_argument(format!(
+            return Err(error::invalid_argument(format!(
                 "config `{key}`: expected a string, number or bool, not {}",
                 value.get_type().name()?
             )));

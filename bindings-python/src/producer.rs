@@ -3,15 +3,17 @@
 //!
 //! The reports are gathered by the core's [`DeliveryReports`].
 
-use crate::errors;
+use crate::error;
 use crate::message::Message;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
 use std::collections::VecDeque;
 use std::time::Instant;
 use tidelog::client::producer::{
-    DeliveryReports, Producer as CoreProducer, ProducerConfig, ProducerRecord, Report,
+    DeliveryReports, Producer as CoreProducer, ProducerConfig, ProducerRecord, RecordMetadata,
+    Report,
 };
+use tidelog::error::Error;
 
 /// What a delivery report needs besides the outcome: the callback and the record as the
 /// application gave it.
@@ -80,6 +82,64 @@ fn headers(object: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Option<by
         .collect()
 }
 
+/// The record `produce` was given: `partition` -1 lets the partitioner choose, `timestamp`
+/// 0 means now.
+fn record(
+    topic: &str,
+    value: &Option<Bound<'_, PyAny>>,
+    key: &Option<Bound<'_, PyAny>>,
+    partition: i32,
+    timestamp: i64,
+    headers: &Option<Bound<'_, PyAny>>,
+) -> PyResult<ProducerRecord> {
+    Ok(ProducerRecord {
+        topic: topic.to_string(),
+        partition: (partition >= 0).then_some(partition),
+        key: payload(key.as_ref(), "key")?,
+        value: payload(value.as_ref(), "value")?,
+        headers: self::headers(headers.as_ref())?,
+        timestamp_ms: (timestamp > 0).then_some(timestamp),
+    })
+}
+
+/// A delivery report as confluent-kafka gives it: the error (None when delivered) and
+/// the Message, which carries the record as produced and where it went.
+fn report(
+    py: Python<'_>,
+    result: Result<RecordMetadata, Error>,
+    sent: Sent,
+) -> PyResult<(Option<Py<PyAny>>, Message)> {
+    Ok(match result {
+        Ok(metadata) => (
+            None,
+            Message::delivered(
+                metadata.topic,
+                metadata.partition,
+                metadata.offset,
+                metadata.timestamp_ms,
+                sent.key,
+                sent.value,
+                sent.headers,
+                None,
+            ),
+        ),
+        Err(error) => {
+            let error = error::kafka_error(py, &error, true)?.unbind();
+            let message = Message::delivered(
+                sent.topic,
+                sent.partition,
+                -1,
+                -1,
+                sent.key,
+                sent.value,
+                sent.headers,
+                Some(error.clone_ref(py)),
+            );
+            (Some(error), message)
+        }
+    })
+}
+
 #[pymethods]
 impl Producer {
     #[new]
@@ -93,8 +153,8 @@ impl Producer {
             crate::client_config(py, config, kwargs, &["on_delivery", "delivery.report.cb"])?;
         let config =
             ProducerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(errors::raise)?;
-        let producer = CoreProducer::new(config).map_err(errors::raise)?;
+                .map_err(error::raise)?;
+        let producer = CoreProducer::new(config).map_err(error::raise)?;
         let reports = DeliveryReports::new();
         Ok(Producer {
             producer,
@@ -125,20 +185,13 @@ impl Producer {
         headers: Option<Bound<'_, PyAny>>,
         callback: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let record = ProducerRecord {
-            topic: topic.clone(),
-            partition: (partition >= 0).then_some(partition),
-            key: payload(key.as_ref(), "key")?,
-            value: payload(value.as_ref(), "value")?,
-            headers: self::headers(headers.as_ref())?,
-            timestamp_ms: (timestamp > 0).then_some(timestamp),
-        };
+        let record = record(&topic, &value, &key, partition, timestamp, &headers)?;
         let callback = on_delivery
             .or(callback)
             .filter(|c| !c.is_none())
             .map(Bound::unbind)
             .or_else(|| self.default_callback.as_ref().map(|c| c.clone_ref(py)));
-        let delivery = self.producer.send(record).map_err(errors::raise)?;
+        let delivery = self.producer.send(record).map_err(error::raise)?;
         let sent = Sent {
             callback,
             topic,
@@ -156,6 +209,15 @@ impl Producer {
     /// An exception raised by a callback propagates (the other reports stay queued).
     #[pyo3(signature = (timeout = None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        if timeout == Some(0.0) {
+            // Nothing to wait for: no GIL release, no clock (poll(0) follows every produce).
+            let reports = self.reports.take(std::time::Duration::ZERO);
+            return if reports.is_empty() {
+                Ok(0)
+            } else {
+                self.serve(py, reports)
+            };
+        }
         let deadline = Instant::now() + crate::timeout(timeout);
         loop {
             let wait = deadline
@@ -190,6 +252,78 @@ impl Producer {
         Ok(self.reports.unserved())
     }
 
+    /// The cluster's brokers and topics (Metadata; `topic` alone if given) as a
+    /// `tidelog.admin.ClusterMetadata`, waiting up to `timeout` seconds (None or -1: no
+    /// limit) with the GIL released. Raises KafkaException (`_TIMED_OUT`, `_TRANSPORT`).
+    #[pyo3(signature = (topic = None, timeout = None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let producer = self.producer.clone();
+        crate::admin::list_topics(py, topic, timeout, |topics| async move {
+            producer.metadata(topics.as_deref()).await
+        })
+    }
+
+    /// For `tidelog.aio.AIOProducer.produce`: queues a record as `produce` does and
+    /// returns an asyncio future of the running loop that resolves to the delivered
+    /// Message, or raises KafkaException with the delivery error. Raises at once as
+    /// `produce` does (BufferError, KafkaException, TypeError).
+    #[pyo3(signature = (topic, value = None, key = None, partition = -1, timestamp = 0, headers = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _produce_future(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        value: Option<Bound<'_, PyAny>>,
+        key: Option<Bound<'_, PyAny>>,
+        partition: i32,
+        timestamp: i64,
+        headers: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let record = record(&topic, &value, &key, partition, timestamp, &headers)?;
+        let delivery = self.producer.send(record).map_err(error::raise)?;
+        let sent = Sent {
+            callback: None,
+            topic,
+            partition,
+            key: key.map(Bound::unbind),
+            value: value.map(Bound::unbind),
+            headers: headers.map(Bound::unbind),
+        };
+        crate::asyncio_future(py, delivery, move |py, result| {
+            match report(py, result, sent)? {
+                (None, message) => Ok(Py::new(py, message)?.into_any()),
+                (Some(failed), _) => Err(PyErr::from_value(crate::error::exception_of(
+                    py,
+                    failed.bind(py),
+                )?)),
+            }
+        })
+    }
+
+    /// For `tidelog.aio.AIOProducer.flush`: an asyncio future that resolves to None once
+    /// every record produced so far is reported (delivered or failed).
+    fn _flush_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let producer = self.producer.clone();
+        crate::asyncio_future(py, async move { producer.flush().await }, |py, ()| {
+            Ok(py.None())
+        })
+    }
+
+    /// For `tidelog.aio.AIOProducer.list_topics`: an asyncio future of the
+    /// ClusterMetadata `list_topics` returns.
+    #[pyo3(signature = (topic = None))]
+    fn _metadata_future(&self, py: Python<'_>, topic: Option<String>) -> PyResult<Py<PyAny>> {
+        let producer = self.producer.clone();
+        crate::admin::metadata_future(py, topic, |topics| async move {
+            producer.metadata(topics.as_deref()).await
+        })
+    }
+
     /// Records produced and not yet reported to the application (queued, in flight, or
     /// with a delivery report waiting for `poll`).
     fn __len__(&self) -> usize {
@@ -210,40 +344,12 @@ impl Producer {
 impl Producer {
     fn serve(&self, py: Python<'_>, mut reports: VecDeque<Report<Sent>>) -> PyResult<usize> {
         let mut served = 0;
-        while let Some((result, sent)) = reports.pop_front() {
+        while let Some((result, mut sent)) = reports.pop_front() {
             served += 1;
-            let Some(callback) = sent.callback else {
+            let Some(callback) = sent.callback.take() else {
                 continue;
             };
-            let (error, message) = match result {
-                Ok(metadata) => (
-                    None,
-                    Message::delivered(
-                        metadata.topic,
-                        metadata.partition,
-                        metadata.offset,
-                        metadata.timestamp_ms,
-                        sent.key,
-                        sent.value,
-                        sent.headers,
-                        None,
-                    ),
-                ),
-                Err(error) => {
-                    let error = errors::kafka_error(py, &error, true)?.unbind();
-                    let message = Message::delivered(
-                        sent.topic,
-                        sent.partition,
-                        -1,
-                        -1,
-                        sent.key,
-                        sent.value,
-                        sent.headers,
-                        Some(error.clone_ref(py)),
-                    );
-                    (Some(error), message)
-                }
-            };
+            let (error, message) = report(py, result, sent)?;
             if let Err(raised) = callback.call1(py, (error, message)) {
                 // Serve the rest later rather than lose them.
                 self.reports.give_back(reports);

@@ -296,3 +296,62 @@ def test_unknown_option_types_and_unsubscribe(kafka, bootstrap, topic):
     wait_until(lambda: c.poll(0.1) is None and c.assignment() == [], what="an empty assignment")
     assert c.poll(0.3) is None
     c.close()
+
+
+def test_a_caret_topic_is_a_regular_expression(kafka, bootstrap, topic):
+    produce(kafka, bootstrap, f"{topic}-a", 3, partition=0)
+    produce(kafka, bootstrap, f"{topic}-b", 2, partition=0)
+    produce(kafka, bootstrap, f"other-{topic}", 4, partition=0)
+    c = consumer(kafka, bootstrap, f"{topic}-g", topic_metadata_refresh_interval_ms=500) if kafka.__name__ == "confluent_kafka" \
+        else consumer(kafka, bootstrap, f"{topic}-g", metadata_max_age_ms=500)
+    c.subscribe([f"^{topic}-.*", f"other-{topic}"])
+    records = []
+    deadline = time.monotonic() + 30
+    while len(records) < 9 and time.monotonic() < deadline:
+        msg = c.poll(0.2)
+        if msg is not None and msg.error() is None:
+            records.append(msg.topic())
+    c.close()
+    assert sorted(records) == sorted([f"{topic}-a"] * 3 + [f"{topic}-b"] * 2 + [f"other-{topic}"] * 4)
+
+
+def test_a_thread_producing_and_a_thread_consuming_both_progress(kafka, bootstrap, topic):
+    # Each client call releases the GIL while Rust waits or works, so neither thread
+    # starves the other: the consumer reads records while the producer still produces.
+    total = 2000
+    consumed = []
+    produced_when_read = []
+    done_producing = threading.Event()
+    producer = kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+    sent = [0]
+
+    def produce_all():
+        for i in range(total):
+            producer.produce(topic, str(i).encode(), partition=0)
+            sent[0] += 1
+            if i % 100 == 0:
+                producer.poll(0)
+                time.sleep(0.1)
+        producer.flush(30)
+        done_producing.set()
+
+    reader = consumer(kafka, bootstrap, f"{topic}-g")
+    reader.assign([kafka.TopicPartition(topic, 0, kafka.OFFSET_BEGINNING)])
+
+    def consume_all():
+        deadline = time.monotonic() + 60
+        while len(consumed) < total and time.monotonic() < deadline:
+            msg = reader.poll(0.2)
+            if msg is not None and msg.error() is None:
+                consumed.append(int(msg.value()))
+                produced_when_read.append(done_producing.is_set())
+
+    threads = [threading.Thread(target=produce_all), threading.Thread(target=consume_all)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    reader.close()
+    assert consumed == list(range(total))
+    # Records were read while the producer was still running.
+    assert produced_when_read.count(False) > 0

@@ -17,6 +17,9 @@ Replace `import confluent_kafka` with `import tidelog` and keep your code::
 
 from ._native import Consumer, EmbeddedBroker, Message, Producer, TopicPartition
 from .error import KafkaError, KafkaException
+from . import admin
+from .admin import (ConsumerGroupState, ConsumerGroupTopicPartitions, ConsumerGroupType, IsolationLevel,
+                    Node)
 
 OFFSET_BEGINNING = -2
 OFFSET_END = -1
@@ -29,10 +32,15 @@ TIMESTAMP_LOG_APPEND_TIME = 2
 
 __all__ = [
     "Consumer",
+    "ConsumerGroupState",
+    "ConsumerGroupTopicPartitions",
+    "ConsumerGroupType",
     "EmbeddedBroker",
+    "IsolationLevel",
     "KafkaError",
     "KafkaException",
     "Message",
+    "Node",
     "OFFSET_BEGINNING",
     "OFFSET_END",
     "OFFSET_INVALID",

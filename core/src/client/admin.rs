@@ -22,7 +22,7 @@
 #![warn(missing_docs)]
 
 use super::assignor::decode_assignment;
-use super::cluster::{BrokerInfo, Cluster, TopicInfo};
+use super::cluster::{BrokerInfo, Cluster, ClusterMetadata, TopicInfo};
 use super::connection::BrokerConnection;
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorCode};
@@ -435,6 +435,16 @@ impl Admin {
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(topics)
+    }
+
+    /// The cluster's brokers, id and controller, and the metadata of `topics` (every topic,
+    /// internal ones included, when `None`), from one Metadata request that creates no
+    /// topic (see [`Cluster::metadata`]).
+    ///
+    /// # Errors
+    /// Request errors (see the [module docs](self#errors)).
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata, Error> {
+        self.cluster.metadata(topics).await
     }
 
     /// The given topics with their partitions, leaders and ISRs (Metadata, never creating

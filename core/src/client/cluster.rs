@@ -73,6 +73,21 @@ impl BrokerInfo {
     }
 }
 
+/// What one Metadata request told about the cluster: what confluent-kafka's and
+/// librdkafka's `list_topics` return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterMetadata {
+    /// The cluster id (Metadata v2+); `None` from older brokers.
+    pub cluster_id: Option<String>,
+    /// The controller's node id; -1 when the broker names none.
+    pub controller_id: i32,
+    /// Every broker, sorted by node id.
+    pub brokers: Vec<BrokerInfo>,
+    /// The topics asked for (every topic, internal ones included, when none were named),
+    /// sorted by name, each possibly with its error (UNKNOWN_TOPIC_OR_PARTITION, ...).
+    pub topics: Vec<TopicInfo>,
+}
+
 #[derive(Default)]
 struct Known {
     brokers: HashMap<i32, BrokerInfo>,
@@ -272,6 +287,33 @@ impl Cluster {
     pub fn cluster_id(&self) -> (Option<String>, i32) {
         let known = self.known();
         (known.cluster_id.clone(), known.controller)
+    }
+
+    /// Asks for the metadata of `topics` (every topic when `None`; never creating one) and
+    /// returns it with the brokers, cluster id and controller.
+    ///
+    /// # Errors
+    /// Those of [`Cluster::refresh`].
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata, Error> {
+        self.refresh(topics, false).await?;
+        let known = self.known();
+        let mut brokers: Vec<BrokerInfo> = known.brokers.values().cloned().collect();
+        brokers.sort_by_key(|b| b.node_id);
+        let mut listed: Vec<TopicInfo> = match topics {
+            None => known.topics.values().cloned().collect(),
+            Some(names) => names
+                .iter()
+                .filter_map(|name| known.topics.get(name).cloned())
+                .collect(),
+        };
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed.dedup_by(|a, b| a.name == b.name);
+        Ok(ClusterMetadata {
+            cluster_id: known.cluster_id.clone(),
+            controller_id: known.controller,
+            brokers,
+            topics: listed,
+        })
     }
 
     /// `topic`'s metadata: the cached one if it has no topic-level error, else refreshed

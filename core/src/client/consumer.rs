@@ -28,7 +28,7 @@
 #![warn(missing_docs)]
 
 use super::assignor::{self, Assignor, Subscription};
-use super::cluster::Cluster;
+use super::cluster::{Cluster, ClusterMetadata};
 use super::connection::BrokerConnection;
 use super::{boolean, invalid, whole_number};
 use crate::config::ConfigError;
@@ -1516,6 +1516,15 @@ impl Consumer {
         let low = self.inner.offset_at(partition, -2).await?;
         let high = self.inner.offset_at(partition, -1).await?;
         Ok((low, high))
+    }
+
+    /// The cluster's brokers and the metadata of `topics` (every topic when `None`), from
+    /// a fresh Metadata request that creates no topic (see [`Cluster::metadata`]).
+    ///
+    /// # Errors
+    /// Request errors reaching any broker ([`Error::Io`], [`Error::Disconnected`], ...).
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata, Error> {
+        self.inner.cluster.metadata(topics).await
     }
 
     /// Moves `partitions` to their first offset (the log start offset), as the Java

@@ -39,7 +39,7 @@ pub use config::{Acks, ProducerConfig, PRODUCER_CONFIG_KEYS};
 pub use delivery::DeliveryFuture;
 pub use reports::{DeliveryReports, Report};
 
-use crate::client::cluster::Cluster;
+use crate::client::cluster::{Cluster, ClusterMetadata};
 use crate::error::{Error, ErrorCode};
 use accumulator::{Refused, State};
 use bytes::Bytes;
@@ -225,6 +225,15 @@ impl Producer {
     /// The configuration the producer runs with.
     pub fn config(&self) -> &ProducerConfig {
         &self.shared().config
+    }
+
+    /// The cluster's brokers and the metadata of `topics` (every topic when `None`), from
+    /// a fresh Metadata request that creates no topic (see [`Cluster::metadata`]).
+    ///
+    /// # Errors
+    /// Request errors reaching any broker ([`Error::Io`], [`Error::Disconnected`], ...).
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata, Error> {
+        self.shared().cluster.metadata(topics).await
     }
 
     fn check_size(&self, record: &ProducerRecord) -> Result<usize, Error> {

@@ -90,6 +90,14 @@ pub fn exception(py: Python<'_>, code: i32, reason: &str, retriable: bool) -> Py
     }
 }
 
+/// `KafkaException(error)` for a `KafkaError` object.
+pub fn exception_of<'py>(
+    py: Python<'py>,
+    error: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    error_module(py)?.getattr("KafkaException")?.call1((error,))
+}
+
 /// `error` raised as a `KafkaException`; a full `buffer.memory` as the `BufferError`
 /// confluent-kafka raises.
 pub fn raise(error: Error) -> PyErr {
@@ -98,9 +106,7 @@ pub fn raise(error: Error) -> PyErr {
         {
             return PyBufferError::new_err(format!("Local: Queue full ({error})"));
         }
-        match kafka_error(py, &error, false)
-            .and_then(|e| error_module(py)?.getattr("KafkaException")?.call1((e,)))
-        {
+        match kafka_error(py, &error, false).and_then(|e| exception_of(py, &e)) {
             Ok(exception) => PyErr::from_value(exception),
             Err(failed) => failed,
         }

@@ -1,7 +1,7 @@
 //! `EmbeddedBroker`: a real tidelog broker inside the Python process, for tests and
 //! scripts.
 
-use crate::errors;
+use crate::error;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -43,7 +43,7 @@ impl EmbeddedBroker {
         };
         let broker = py
             .detach(|| CoreBroker::start(options))
-            .map_err(|error| errors::exception(py, errors::FAIL, &error.to_string(), false))?;
+            .map_err(|error| error::exception(py, error::FAIL, &error.to_string(), false))?;
         Ok(EmbeddedBroker {
             bootstrap_servers: broker.bootstrap_servers().to_string(),
             broker: Mutex::new(Some(broker)),
@@ -63,7 +63,7 @@ impl EmbeddedBroker {
         match broker {
             Some(broker) => py
                 .detach(|| broker.shutdown())
-                .map_err(|error| errors::exception(py, errors::FAIL, &error.to_string(), false)),
+                .map_err(|error| error::exception(py, error::FAIL, &error.to_string(), false)),
             None => Ok(()),
         }
     }
