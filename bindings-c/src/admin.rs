@@ -73,7 +73,7 @@ fn wait<T>(
 ) -> Result<T, Failure> {
     let limit = timeout(timeout_ms);
     tidelog::runtime::handle()
-        .block_on(tokio::time::timeout(limit, call))
+        .block_on(async { tokio::time::timeout(limit, call).await })
         .map_err(|_| Error::Timeout {
             operation: operation.into(),
             timeout_ms: limit.as_millis() as u64,

@@ -38,6 +38,61 @@ static void on_delivery(tl_producer_t *producer, const tl_message_t *report, voi
     CHECK(size == strlen(expected) && memcmp(value, expected, size) == 0);
 }
 
+/* The next record, which must come within 10 s. */
+static tl_message_t *next(tl_consumer_t *consumer) {
+    tl_message_t *message = tl_consumer_poll(consumer, 10000);
+    CHECK(message != NULL);
+    OK(tl_message_err(message));
+    return message;
+}
+
+/* Pause and resume, seek, commit a message and start from the committed offset, on a
+ * consumer that has read everything in `topic`. */
+static void positions(tl_broker_t *broker, tl_consumer_t *consumer, const char *topic) {
+    tl_partition_list_t *all = NULL;
+    OK(tl_assignment(consumer, &all));
+    CHECK(tl_partition_list_count(all) == PARTITIONS);
+    int64_t end = -1;
+    OK(tl_partition_list_get(all, 1, NULL, NULL, &end, NULL));
+    CHECK(end > 0); /* the position: the next offset to read */
+    OK(tl_pause(consumer, all));
+    tl_conf_t *conf = conf_for(broker);
+    tl_producer_t *producer = tl_producer_new(conf, NULL, 0);
+    for (int i = 0; i < 3; i++) OK(tl_produce(producer, topic, 1, NULL, 0, "late", 4, NULL, NULL));
+    OK(tl_flush(producer, 10000));
+    tl_producer_destroy(producer);
+    CHECK(tl_consumer_poll(consumer, 700) == NULL); /* paused */
+    OK(tl_resume(consumer, all));
+    tl_partition_list_destroy(all);
+    for (int i = 0; i < 3; i++) {
+        tl_message_t *message = next(consumer);
+        CHECK(tl_message_partition(message) == 1 && tl_message_offset(message) == end + i);
+        tl_message_destroy(message);
+    }
+    OK(tl_seek(consumer, topic, 0, 0));
+    tl_message_t *first = next(consumer);
+    CHECK(tl_message_partition(first) == 0 && tl_message_offset(first) == 0);
+    tl_message_t *second = next(consumer);
+    CHECK(tl_message_partition(second) == 0 && tl_message_offset(second) == 1);
+    OK(tl_commit_message(consumer, second, 0));
+    tl_message_destroy(first);
+    tl_message_destroy(second);
+
+    /* Another member of the group starts partition 0 at the committed offset, 2. */
+    set(conf, "group.id", "roundtrip-readers");
+    tl_consumer_t *other = tl_consumer_new(conf, NULL, 0);
+    tl_partition_list_t *stored = tl_partition_list_new();
+    OK(tl_partition_list_add(stored, topic, 0, TL_OFFSET_STORED));
+    OK(tl_assign(other, stored));
+    tl_partition_list_destroy(stored);
+    tl_message_t *resumed = next(other);
+    CHECK(tl_message_partition(resumed) == 0 && tl_message_offset(resumed) == 2);
+    tl_message_destroy(resumed);
+    tl_consumer_destroy(other);
+    tl_conf_destroy(conf);
+    printf("positions: pause, resume, seek, commit and the stored offset\n");
+}
+
 static void roundtrip(tl_broker_t *broker, const char *codec) {
     char topic[64];
     snprintf(topic, sizeof topic, "roundtrip-%s", codec);
@@ -87,6 +142,7 @@ static void roundtrip(tl_broker_t *broker, const char *codec) {
     /* Read everything back from the beginning of each partition. */
     conf = conf_for(broker);
     set(conf, "linger.ms", "1"); /* a producer key: ignored by the consumer */
+    set(conf, "group.id", "roundtrip-readers");
     tl_consumer_t *consumer = tl_consumer_new(conf, errstr, sizeof errstr);
     if (!consumer) FAIL("tl_consumer_new: %s", errstr);
     tl_conf_destroy(conf);
@@ -137,6 +193,7 @@ static void roundtrip(tl_broker_t *broker, const char *codec) {
     }
     for (int i = 0; i < RECORDS; i++) CHECK(consumed[i] == 1);
     CHECK(tl_consumer_poll(consumer, 200) == NULL); /* nothing more */
+    if (strcmp(codec, "none") == 0) positions(broker, consumer, topic);
     OK(tl_consumer_close(consumer));
     tl_consumer_destroy(consumer);
     printf("roundtrip %s: %d records produced, reported and consumed\n", codec, RECORDS);

@@ -774,7 +774,13 @@ impl Inner {
         let missing: Vec<TopicPartition> = missing.into_iter().map(|(tp, _)| tp).collect();
         for (tp, reset_to) in seeking {
             let position = self.reset_offset(&tp, reset_to).await?;
-            if let Some(p) = self.state().assigned.get_mut(&tp) {
+            // A seek while the offset was looked up wins over it.
+            if let Some(p) = self
+                .state()
+                .assigned
+                .get_mut(&tp)
+                .filter(|p| p.reset_to == reset_to)
+            {
                 p.fetch_position.get_or_insert(position);
                 p.consumed_position.get_or_insert(position);
                 p.reset_to = None;
@@ -822,7 +828,13 @@ impl Inner {
                 Some(offset) => *offset,
                 None => self.reset_offset(tp, None).await?,
             };
-            if let Some(p) = self.state().assigned.get_mut(tp) {
+            // A seek to the beginning or end meanwhile wins over the committed offset.
+            if let Some(p) = self
+                .state()
+                .assigned
+                .get_mut(tp)
+                .filter(|p| p.reset_to.is_none())
+            {
                 p.fetch_position.get_or_insert(position);
                 p.consumed_position.get_or_insert(position);
             }
