@@ -57,12 +57,7 @@ pub unsafe extern "C" fn tl_admin_new(
 /// Frees the admin client; NULL is ignored. Not concurrently with other calls on it.
 #[no_mangle]
 pub unsafe extern "C" fn tl_admin_destroy(admin: *mut tl_admin_t) {
-    if !admin.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(admin));
-            Ok(())
-        });
-    }
+    crate::destroy(admin);
 }
 
 /// Runs an admin call on tidelog's runtime, up to `timeout_ms`.
@@ -313,12 +308,7 @@ pub unsafe extern "C" fn tl_config_list_get(
 ) -> tl_resp_err_t {
     status(catch(|| {
         let configs = handle(configs, "configs")?;
-        let entry = configs.entries.get(index).ok_or_else(|| {
-            Failure::invalid(format!(
-                "config index {index} out of range ({} entries)",
-                configs.entries.len()
-            ))
-        })?;
+        let entry = crate::at(&configs.entries, index, "config")?;
         write(name, entry.name.as_ptr());
         write(
             value,
@@ -344,12 +334,7 @@ unsafe fn write<T>(output: *mut T, value: T) {
 /// Frees a list returned by tl_admin_describe_configs; NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn tl_config_list_destroy(configs: *mut tl_config_list_t) {
-    if !configs.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(configs));
-            Ok(())
-        });
-    }
+    crate::destroy(configs);
 }
 
 /// Sets config `key` of a topic or broker (see tl_admin_describe_configs) to `value`,
@@ -524,12 +509,7 @@ pub unsafe extern "C" fn tl_group_list_get(
 
 unsafe fn group_at<'a>(groups: *const tl_group_list_t, index: usize) -> Result<&'a Group, Failure> {
     let groups = handle(groups, "groups")?;
-    groups.groups.get(index).ok_or_else(|| {
-        Failure::invalid(format!(
-            "group index {index} out of range ({} groups)",
-            groups.groups.len()
-        ))
-    })
+    crate::at(&groups.groups, index, "group")
 }
 
 /// Member `member` of the group at `index`: its member id, `client.id`, host and
@@ -549,12 +529,7 @@ pub unsafe extern "C" fn tl_group_list_member(
 ) -> tl_resp_err_t {
     status(catch(|| {
         let group = group_at(groups, index)?;
-        let found = group.members.get(member).ok_or_else(|| {
-            Failure::invalid(format!(
-                "member index {member} out of range ({} members)",
-                group.members.len()
-            ))
-        })?;
+        let found = crate::at(&group.members, member, "member")?;
         write(member_id, found.member_id.as_ptr());
         write(client_id, found.client_id.as_ptr());
         write(client_host, found.client_host.as_ptr());
@@ -567,12 +542,7 @@ pub unsafe extern "C" fn tl_group_list_member(
 /// ignored.
 #[no_mangle]
 pub unsafe extern "C" fn tl_group_list_destroy(groups: *mut tl_group_list_t) {
-    if !groups.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(groups));
-            Ok(())
-        });
-    }
+    crate::destroy(groups);
 }
 
 /// Looks up offsets for each entry of `partitions` (ListOffsets, asked of each

@@ -51,12 +51,8 @@ pub unsafe extern "C" fn tl_broker_opts_set(
 ) -> tl_resp_err_t {
     let result = catch(|| {
         let opts = opts.as_mut().ok_or_else(|| Failure::null("opts"))?;
-        let key = text(key, "key")?;
-        let value = text(value, "value")?;
-        BrokerConfig::default()
-            .set(key, value)
-            .map_err(|e| Failure::invalid(e.to_string()))?;
-        opts.settings.push((key.to_string(), value.to_string()));
+        let setting = crate::setting(key, value, |k, v| BrokerConfig::default().set(k, v))?;
+        opts.settings.push(setting);
         Ok(())
     });
     status_into(result, errstr, errstr_size)
@@ -85,12 +81,7 @@ pub unsafe extern "C" fn tl_broker_opts_set_data_dir(
 /// Frees options made by tl_broker_opts_new; NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn tl_broker_opts_destroy(opts: *mut tl_broker_opts_t) {
-    if !opts.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(opts));
-            Ok(())
-        });
-    }
+    crate::destroy(opts);
 }
 
 /// Starts a broker on 127.0.0.1 on a free port with `opts` (NULL: the defaults of

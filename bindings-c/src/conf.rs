@@ -6,7 +6,7 @@
 use crate::consumer::tl_rebalance_cb;
 use crate::error::{catch, status_into, value_or, Failure};
 use crate::producer::tl_delivery_cb;
-use crate::{text, tl_resp_err_t, Opaque};
+use crate::{tl_resp_err_t, Opaque};
 use std::ffi::{c_char, c_void};
 use tidelog::client::ClientKind;
 
@@ -66,11 +66,9 @@ pub unsafe extern "C" fn tl_conf_set(
 ) -> tl_resp_err_t {
     let result = catch(|| {
         let conf = conf.as_mut().ok_or_else(|| Failure::null("conf"))?;
-        let key = text(key, "key")?;
-        let value = text(value, "value")?;
-        tidelog::client::check_setting(key, value)?;
-        conf.settings.retain(|(k, _)| k != key);
-        conf.settings.push((key.to_string(), value.to_string()));
+        let (key, value) = crate::setting(key, value, tidelog::client::check_setting)?;
+        conf.settings.retain(|(k, _)| *k != key);
+        conf.settings.push((key, value));
         Ok(())
     });
     status_into(result, errstr, errstr_size)
@@ -131,10 +129,5 @@ pub unsafe extern "C" fn tl_conf_set_opaque(
 /// not affected. Not thread-safe for the same `conf`.
 #[no_mangle]
 pub unsafe extern "C" fn tl_conf_destroy(conf: *mut tl_conf_t) {
-    if !conf.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(conf));
-            Ok(())
-        });
-    }
+    crate::destroy(conf);
 }

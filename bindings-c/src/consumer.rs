@@ -417,12 +417,7 @@ pub unsafe extern "C" fn tl_pause(
     consumer: *mut tl_consumer_t,
     partitions: *const tl_partition_list_t,
 ) -> tl_resp_err_t {
-    status(catch(|| {
-        let this = open(consumer)?;
-        this.consumer
-            .pause(&handle(partitions, "partitions")?.partitions());
-        Ok(())
-    }))
+    on_partitions(consumer, partitions, Consumer::pause)
 }
 
 /// Fetches the partitions of `partitions` again after tl_pause.
@@ -434,10 +429,21 @@ pub unsafe extern "C" fn tl_resume(
     consumer: *mut tl_consumer_t,
     partitions: *const tl_partition_list_t,
 ) -> tl_resp_err_t {
+    on_partitions(consumer, partitions, Consumer::resume)
+}
+
+/// Applies `act` to the partitions of `partitions`.
+unsafe fn on_partitions(
+    consumer: *mut tl_consumer_t,
+    partitions: *const tl_partition_list_t,
+    act: fn(&Consumer, &[(String, i32)]),
+) -> tl_resp_err_t {
     status(catch(|| {
         let this = open(consumer)?;
-        this.consumer
-            .resume(&handle(partitions, "partitions")?.partitions());
+        act(
+            &this.consumer,
+            &handle(partitions, "partitions")?.partitions(),
+        );
         Ok(())
     }))
 }

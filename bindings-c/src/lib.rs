@@ -81,3 +81,42 @@ struct Opaque(*mut std::ffi::c_void);
 // SAFETY: only handed back to the application, which owns what it points to.
 unsafe impl Send for Opaque {}
 unsafe impl Sync for Opaque {}
+
+/// Frees a handle made with `Box::into_raw`; NULL is ignored.
+///
+/// # Safety
+/// `handle` is NULL or a live handle of this type that is not used afterwards.
+unsafe fn destroy<T>(handle: *mut T) {
+    if !handle.is_null() {
+        let _ = error::catch(|| {
+            drop(Box::from_raw(handle));
+            Ok(())
+        });
+    }
+}
+
+/// The entry at `index` of a list, or an error naming the index (`what`: the entry kind).
+fn at<'a, T>(entries: &'a [T], index: usize, what: &str) -> Result<&'a T, error::Failure> {
+    entries.get(index).ok_or_else(|| {
+        error::Failure::invalid(format!(
+            "{what} index {index} out of range ({} entries)",
+            entries.len()
+        ))
+    })
+}
+
+/// A `key=value` setting from C strings, checked by `check` (the core's parsing for the
+/// kind of config it is for).
+///
+/// # Safety
+/// `key` and `value` are NULL or NUL-terminated strings.
+unsafe fn setting<E: std::fmt::Display>(
+    key: *const c_char,
+    value: *const c_char,
+    check: impl FnOnce(&str, &str) -> Result<(), E>,
+) -> Result<(String, String), error::Failure> {
+    let key = text(key, "key")?;
+    let value = text(value, "value")?;
+    check(key, value).map_err(|e| error::Failure::invalid(e.to_string()))?;
+    Ok((key.to_string(), value.to_string()))
+}

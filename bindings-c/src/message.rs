@@ -107,12 +107,7 @@ pub unsafe extern "C" fn tl_headers_get(
 ) -> tl_resp_err_t {
     status(catch(|| {
         let headers = handle(headers, "headers")?;
-        let (key, data) = headers.entries.get(index).ok_or_else(|| {
-            Failure::invalid(format!(
-                "header index {index} out of range ({} headers)",
-                headers.entries.len()
-            ))
-        })?;
+        let (key, data) = crate::at(&headers.entries, index, "header")?;
         if !name.is_null() {
             *name = key.as_ptr();
         }
@@ -125,12 +120,7 @@ pub unsafe extern "C" fn tl_headers_get(
 /// by tl_message_headers (the message owns it).
 #[no_mangle]
 pub unsafe extern "C" fn tl_headers_destroy(headers: *mut tl_headers_t) {
-    if !headers.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(headers));
-            Ok(())
-        });
-    }
+    crate::destroy(headers);
 }
 
 /// Writes `data` as a (pointer, size) pair into outputs that may be NULL.
@@ -301,12 +291,7 @@ pub unsafe extern "C" fn tl_message_opaque(message: *const tl_message_t) -> *mut
 /// of a delivery callback (the library owns it). Any thread, once.
 #[no_mangle]
 pub unsafe extern "C" fn tl_message_destroy(message: *mut tl_message_t) {
-    if !message.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(message));
-            Ok(())
-        });
-    }
+    crate::destroy(message);
 }
 
 /// One entry of a partition list.
@@ -427,12 +412,7 @@ pub unsafe extern "C" fn tl_partition_list_get(
 ) -> tl_resp_err_t {
     status(catch(|| {
         let list = handle(list, "list")?;
-        let entry = list.entries.get(index).ok_or_else(|| {
-            Failure::invalid(format!(
-                "partition index {index} out of range ({} entries)",
-                list.entries.len()
-            ))
-        })?;
+        let entry = crate::at(&list.entries, index, "partition")?;
         if !topic.is_null() {
             *topic = entry.topic.as_ptr();
         }
@@ -453,10 +433,5 @@ pub unsafe extern "C" fn tl_partition_list_get(
 /// rebalance callback (the library owns it).
 #[no_mangle]
 pub unsafe extern "C" fn tl_partition_list_destroy(list: *mut tl_partition_list_t) {
-    if !list.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(list));
-            Ok(())
-        });
-    }
+    crate::destroy(list);
 }

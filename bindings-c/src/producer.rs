@@ -242,10 +242,5 @@ pub unsafe extern "C" fn tl_outq_len(producer: *const tl_producer_t) -> usize {
 /// other calls on the same producer.
 #[no_mangle]
 pub unsafe extern "C" fn tl_producer_destroy(producer: *mut tl_producer_t) {
-    if !producer.is_null() {
-        let _ = catch(|| {
-            drop(Box::from_raw(producer));
-            Ok(())
-        });
-    }
+    crate::destroy(producer);
 }
