@@ -3,7 +3,7 @@
 //! `timeout_ms` passes, and acts on one item, returning that item's error.
 
 use crate::conf::tl_conf_t;
-use crate::error::{catch, status, status_into, Failure};
+use crate::error::{catch, status, Failure};
 use crate::message::{c_string, tl_partition_list_t, PartitionEntry, TL_OFFSET_INVALID};
 use crate::{handle, text, timeout, tl_resp_err_t};
 use std::ffi::{c_char, c_int, CString};
@@ -45,13 +45,7 @@ pub unsafe extern "C" fn tl_admin_new(
             admin: Admin::new(config),
         })))
     });
-    match result {
-        Ok(admin) => admin,
-        Err(failure) => {
-            status_into(Err(failure), errstr, errstr_size);
-            std::ptr::null_mut()
-        }
-    }
+    crate::error::made_or_null(result, errstr, errstr_size)
 }
 
 /// Frees the admin client; NULL is ignored. Not concurrently with other calls on it.

@@ -3,7 +3,7 @@
 //! for it, through the core's [`RebalanceEvents`].
 
 use crate::conf::tl_conf_t;
-use crate::error::{catch, status, status_into, value_or, Failure};
+use crate::error::{catch, status, value_or, Failure};
 use crate::message::{tl_message_t, tl_partition_list_t, TL_OFFSET_BEGINNING, TL_OFFSET_END};
 use crate::{handle, text, timeout, tl_resp_err_t, Opaque};
 use std::ffi::{c_char, c_int, c_void};
@@ -81,13 +81,7 @@ pub unsafe extern "C" fn tl_consumer_new(
             closed: AtomicBool::new(false),
         })))
     });
-    match result {
-        Ok(consumer) => consumer,
-        Err(failure) => {
-            status_into(Err(failure), errstr, errstr_size);
-            std::ptr::null_mut()
-        }
-    }
+    crate::error::made_or_null(result, errstr, errstr_size)
 }
 
 /// The open consumer behind `consumer`.

@@ -107,6 +107,21 @@ pub(crate) fn status_into(
     status(result)
 }
 
+/// A new handle, or NULL with the failure recorded and written into the caller's buffer.
+pub(crate) fn made_or_null<T>(
+    result: Result<*mut T, Failure>,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> *mut T {
+    match result {
+        Ok(made) => made,
+        Err(failure) => {
+            status_into(Err(failure), errstr, errstr_size);
+            std::ptr::null_mut()
+        }
+    }
+}
+
 /// The value on success; otherwise records the failure and returns `fallback`.
 pub(crate) fn value_or<T>(result: Result<T, Failure>, fallback: T) -> T {
     result.unwrap_or_else(|failure| {

@@ -3,7 +3,7 @@
 //! `tl_poll` or `tl_flush`. The reports are gathered by the core's [`DeliveryReports`].
 
 use crate::conf::tl_conf_t;
-use crate::error::{catch, status, status_into, value_or, Failure};
+use crate::error::{catch, status, value_or, Failure};
 use crate::message::{c_string, tl_headers_t, tl_message_t};
 use crate::{handle, payload, text, timeout, tl_resp_err_t, Opaque};
 use bytes::Bytes;
@@ -66,13 +66,7 @@ pub unsafe extern "C" fn tl_producer_new(
             opaque: conf.opaque,
         })))
     });
-    match result {
-        Ok(producer) => producer,
-        Err(failure) => {
-            status_into(Err(failure), errstr, errstr_size);
-            std::ptr::null_mut()
-        }
-    }
+    crate::error::made_or_null(result, errstr, errstr_size)
 }
 
 /// Queues a record for `topic` and returns at once; its delivery report comes to the
