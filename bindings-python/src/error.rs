@@ -5,17 +5,12 @@
 use pyo3::exceptions::PyBufferError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use tidelog::error::{Error, ErrorCode};
+use tidelog::error::{Error, ErrorCode, LocalCode};
 
-/// librdkafka's local error codes that tidelog raises.
-pub const TRANSPORT: i32 = -195;
-pub const BAD_MSG: i32 = -199;
-pub const MSG_TIMED_OUT: i32 = -192;
-pub const INVALID_ARG: i32 = -186;
-pub const TIMED_OUT: i32 = -185;
-pub const STATE: i32 = -172;
-pub const UNSUPPORTED_FEATURE: i32 = -165;
-pub const FAIL: i32 = -196;
+/// librdkafka's local error codes that the binding raises itself.
+pub const INVALID_ARG: i32 = LocalCode::InvalidArg as i32;
+pub const STATE: i32 = LocalCode::State as i32;
+pub const FAIL: i32 = LocalCode::Fail as i32;
 
 /// Every Kafka error code tidelog knows: (code, name, retriable, description).
 #[pyfunction]
@@ -34,37 +29,19 @@ fn error_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
-/// The confluent-kafka code of `error`; `delivery` marks a delivery report, whose
-/// timeout is `_MSG_TIMED_OUT` rather than `_TIMED_OUT`.
-pub fn code_of(error: &Error, delivery: bool) -> i32 {
-    match error {
-        Error::Kafka { code, .. } => i32::from(code.code()),
-        Error::Io { .. } | Error::Disconnected { .. } => TRANSPORT,
-        Error::Decode { .. } | Error::Encode(_) => BAD_MSG,
-        Error::UnsupportedApi { .. } => UNSUPPORTED_FEATURE,
-        Error::Config(_) => INVALID_ARG,
-        Error::Timeout { .. } if delivery => MSG_TIMED_OUT,
-        Error::Timeout { .. } => TIMED_OUT,
-    }
-}
-
-/// A `KafkaError` for `error`, its reason the whole cause chain.
+/// A `KafkaError` for `error`, its reason the whole cause chain; `delivery` marks a
+/// delivery report, whose timeout is `_MSG_TIMED_OUT` rather than `_TIMED_OUT`.
 pub fn kafka_error<'py>(
     py: Python<'py>,
     error: &Error,
     delivery: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !reason.contains(&text) {
-            reason.push_str(": ");
-            reason.push_str(&text);
-        }
-        source = cause.source();
-    }
-    new_error(py, code_of(error, delivery), &reason, error.is_retriable())
+    new_error(
+        py,
+        error.client_code(delivery),
+        &error.full_message(),
+        error.is_retriable(),
+    )
 }
 
 fn new_error<'py>(
@@ -102,8 +79,7 @@ pub fn exception_of<'py>(
 /// confluent-kafka raises.
 pub fn raise(error: Error) -> PyErr {
     Python::attach(|py| {
-        if matches!(&error, Error::Timeout { operation, .. } if operation.starts_with("buffer.memory full"))
-        {
+        if error.is_queue_full() {
             return PyBufferError::new_err(format!("Local: Queue full ({error})"));
         }
         match kafka_error(py, &error, false).and_then(|e| exception_of(py, &e)) {

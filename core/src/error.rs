@@ -210,6 +210,58 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// Declares [`LocalCode`] from one list.
+macro_rules! local_codes {
+    ($($variant:ident = ($code:expr, $name:expr, $description:expr),)*) => {
+        /// A client-side error code from librdkafka's local range (below -100, apart from
+        /// Kafka's codes), for failures that are not the broker's: the codes librdkafka,
+        /// confluent-kafka and their users test against. Bindings report these where
+        /// [`Error::code`] gives the closest Kafka code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(i32)]
+        pub enum LocalCode {
+            $(
+                #[doc = $description]
+                $variant = $code,
+            )*
+        }
+
+        impl LocalCode {
+            /// Every local code tidelog reports, in numeric order.
+            pub const ALL: &'static [LocalCode] = &[$(LocalCode::$variant),*];
+
+            /// The code's name as librdkafka spells it, e.g. `"_TRANSPORT"`.
+            pub fn name(self) -> &'static str {
+                match self { $(LocalCode::$variant => $name,)* }
+            }
+
+            /// A one-sentence description.
+            pub fn description(self) -> &'static str {
+                match self { $(LocalCode::$variant => $description,)* }
+            }
+        }
+    };
+}
+
+local_codes! {
+    BadMsg = (-199, "_BAD_MSG", "A request could not be encoded or a response decoded."),
+    Fail = (-196, "_FAIL", "A local failure (a broker that cannot start, an internal error)."),
+    Transport = (-195, "_TRANSPORT", "The connection to a broker failed or closed."),
+    MsgTimedOut = (-192, "_MSG_TIMED_OUT", "The record was not delivered within delivery.timeout.ms."),
+    InvalidArg = (-186, "_INVALID_ARG", "An argument or configuration value is invalid."),
+    TimedOut = (-185, "_TIMED_OUT", "The operation did not finish in time."),
+    QueueFull = (-184, "_QUEUE_FULL", "The producer holds buffer.memory bytes of records; poll to make room."),
+    State = (-172, "_STATE", "The client is in a state that does not allow the call (closed)."),
+    UnsupportedFeature = (-165, "_UNSUPPORTED_FEATURE", "The broker does not support a protocol version the call needs."),
+}
+
+impl LocalCode {
+    /// The numeric code, e.g. -195 for `_TRANSPORT`.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +363,49 @@ impl Error {
             Error::Config(_) => ErrorCode::InvalidConfig,
             Error::Timeout { .. } => ErrorCode::RequestTimedOut,
         }
+    }
+
+    /// The code a binding reports, as librdkafka does: the Kafka code of [`Error::Kafka`],
+    /// else a [`LocalCode`]: `_TRANSPORT` for [`Error::Io`] and [`Error::Disconnected`],
+    /// `_BAD_MSG` for [`Error::Decode`] and [`Error::Encode`], `_UNSUPPORTED_FEATURE` for
+    /// [`Error::UnsupportedApi`], `_INVALID_ARG` for [`Error::Config`], `_QUEUE_FULL` when
+    /// [`Error::is_queue_full`], else `_MSG_TIMED_OUT` for a timeout in a delivery report
+    /// (`delivery`) and `_TIMED_OUT` for any other.
+    pub fn client_code(&self, delivery: bool) -> i32 {
+        let local = match self {
+            Error::Kafka { code, .. } => return i32::from(code.code()),
+            Error::Io { .. } | Error::Disconnected { .. } => LocalCode::Transport,
+            Error::Decode { .. } | Error::Encode(_) => LocalCode::BadMsg,
+            Error::UnsupportedApi { .. } => LocalCode::UnsupportedFeature,
+            Error::Config(_) => LocalCode::InvalidArg,
+            Error::Timeout { .. } if self.is_queue_full() => LocalCode::QueueFull,
+            Error::Timeout { .. } if delivery => LocalCode::MsgTimedOut,
+            Error::Timeout { .. } => LocalCode::TimedOut,
+        };
+        local.code()
+    }
+
+    /// The message with its chain of causes, each once (`Display` shows only the
+    /// first level for some variants): what bindings put in their error strings.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        message
+    }
+
+    /// Whether this is the producer refusing a record because `buffer.memory` is full
+    /// ([`Producer::send`](crate::client::producer::Producer::send)): retry after
+    /// delivery reports have made room.
+    pub fn is_queue_full(&self) -> bool {
+        matches!(self, Error::Timeout { operation, .. } if operation.starts_with("buffer.memory full"))
     }
 
     /// Whether retrying the same operation may succeed: [`ErrorCode::is_retriable`] of

@@ -62,26 +62,38 @@ impl AdminConfig {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<AdminConfig, Error> {
-        let mut config = AdminConfig {
-            bootstrap_servers: Vec::new(),
-            client_id: "tidelog-admin".into(),
-            request_timeout_ms: 30_000,
-        };
+        let mut config = AdminConfig::defaults();
         for (key, value) in pairs {
-            match key {
-                "bootstrap.servers" => {
-                    config.bootstrap_servers = super::bootstrap_servers(key, value)?
-                }
-                "client.id" => config.client_id = value.to_string(),
-                "request.timeout.ms" => {
-                    config.request_timeout_ms =
-                        super::whole_number(key, value, 1, i32::MAX.into())? as i32
-                }
-                _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
-            }
+            config.set(key, value)?;
         }
         super::require_bootstrap(&config.bootstrap_servers)?;
         Ok(config)
+    }
+
+    /// The defaults of every key, without `bootstrap.servers`.
+    pub(crate) fn defaults() -> AdminConfig {
+        AdminConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "tidelog-admin".into(),
+            request_timeout_ms: 30_000,
+        }
+    }
+
+    /// Sets one key from its string value, as [`AdminConfig::from_pairs`] does.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `key` if it is unknown or `value` is invalid for it.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        match key {
+            "bootstrap.servers" => self.bootstrap_servers = super::bootstrap_servers(key, value)?,
+            "client.id" => self.client_id = value.to_string(),
+            "request.timeout.ms" => {
+                self.request_timeout_ms =
+                    super::whole_number(key, value, 1, i32::MAX.into())? as i32
+            }
+            _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
+        }
+        Ok(())
     }
 }
 

@@ -27,6 +27,10 @@
 
 #![warn(missing_docs)]
 
+mod served;
+
+pub use served::{RebalanceEvents, Served};
+
 use super::assignor::{self, Assignor, Subscription};
 use super::cluster::{Cluster, ClusterMetadata};
 use super::connection::BrokerConnection;
@@ -144,7 +148,17 @@ impl ConsumerConfig {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<ConsumerConfig, Error> {
-        let mut config = ConsumerConfig {
+        let mut config = ConsumerConfig::defaults();
+        for (key, value) in pairs {
+            config.set(key, value)?;
+        }
+        super::require_bootstrap(&config.bootstrap_servers)?;
+        Ok(config)
+    }
+
+    /// The defaults of every key, without `bootstrap.servers`.
+    pub(crate) fn defaults() -> ConsumerConfig {
+        ConsumerConfig {
             bootstrap_servers: Vec::new(),
             client_id: "tidelog-consumer".into(),
             group_id: None,
@@ -162,79 +176,73 @@ impl ConsumerConfig {
             max_poll_interval_ms: 300_000,
             metadata_max_age_ms: 300_000,
             assignors: vec![Assignor::Range, Assignor::RoundRobin],
-        };
-        for (key, value) in pairs {
-            match key {
-                "bootstrap.servers" => {
-                    config.bootstrap_servers = super::bootstrap_servers(key, value)?
+        }
+    }
+
+    /// Sets one key from its string value, as [`ConsumerConfig::from_pairs`] does.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `key` if it is unknown or `value` is invalid for it.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        match key {
+            "bootstrap.servers" => self.bootstrap_servers = super::bootstrap_servers(key, value)?,
+            "client.id" => self.client_id = value.into(),
+            "group.id" => self.group_id = Some(value.into()).filter(|v: &String| !v.is_empty()),
+            "group.instance.id" => {
+                self.group_instance_id = Some(value.into()).filter(|v: &String| !v.is_empty())
+            }
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match value {
+                    "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
+                    "latest" | "largest" | "end" => OffsetReset::Latest,
+                    "none" | "error" => OffsetReset::None,
+                    _ => return Err(invalid(key, value, "expected earliest, latest or none")),
                 }
-                "client.id" => config.client_id = value.into(),
-                "group.id" => {
-                    config.group_id = Some(value.into()).filter(|v: &String| !v.is_empty())
-                }
-                "group.instance.id" => {
-                    config.group_instance_id = Some(value.into()).filter(|v: &String| !v.is_empty())
-                }
-                "auto.offset.reset" => {
-                    config.auto_offset_reset = match value {
-                        "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
-                        "latest" | "largest" | "end" => OffsetReset::Latest,
-                        "none" | "error" => OffsetReset::None,
-                        _ => return Err(invalid(key, value, "expected earliest, latest or none")),
+            }
+            "enable.auto.commit" => self.enable_auto_commit = boolean(key, value)?,
+            "auto.commit.interval.ms" => self.auto_commit_interval_ms = int(key, value, 1)? as u64,
+            "fetch.min.bytes" => self.fetch_min_bytes = int(key, value, 0)?,
+            "fetch.max.wait.ms" => self.fetch_max_wait_ms = int(key, value, 0)?,
+            "fetch.max.bytes" => self.fetch_max_bytes = int(key, value, 0)?,
+            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = int(key, value, 0)?,
+            "isolation.level" => {
+                self.isolation_level = match value {
+                    "read_uncommitted" => 0,
+                    "read_committed" => 1,
+                    _ => {
+                        return Err(invalid(
+                            key,
+                            value,
+                            "expected read_uncommitted or read_committed",
+                        ))
                     }
                 }
-                "enable.auto.commit" => config.enable_auto_commit = boolean(key, value)?,
-                "auto.commit.interval.ms" => {
-                    config.auto_commit_interval_ms = int(key, value, 1)? as u64
-                }
-                "fetch.min.bytes" => config.fetch_min_bytes = int(key, value, 0)?,
-                "fetch.max.wait.ms" => config.fetch_max_wait_ms = int(key, value, 0)?,
-                "fetch.max.bytes" => config.fetch_max_bytes = int(key, value, 0)?,
-                "max.partition.fetch.bytes" => {
-                    config.max_partition_fetch_bytes = int(key, value, 0)?
-                }
-                "isolation.level" => {
-                    config.isolation_level = match value {
-                        "read_uncommitted" => 0,
-                        "read_committed" => 1,
-                        _ => {
-                            return Err(invalid(
+            }
+            "session.timeout.ms" => self.session_timeout_ms = int(key, value, 1)?,
+            "heartbeat.interval.ms" => self.heartbeat_interval_ms = int(key, value, 1)? as u64,
+            "max.poll.interval.ms" => self.max_poll_interval_ms = int(key, value, 1)?,
+            "metadata.max.age.ms" => self.metadata_max_age_ms = int(key, value, 0)? as u64,
+            "partition.assignment.strategy" => {
+                self.assignors = value
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|name| {
+                        Assignor::from_name(name).ok_or_else(|| {
+                            invalid(
                                 key,
                                 value,
-                                "expected read_uncommitted or read_committed",
-                            ))
-                        }
-                    }
-                }
-                "session.timeout.ms" => config.session_timeout_ms = int(key, value, 1)?,
-                "heartbeat.interval.ms" => {
-                    config.heartbeat_interval_ms = int(key, value, 1)? as u64
-                }
-                "max.poll.interval.ms" => config.max_poll_interval_ms = int(key, value, 1)?,
-                "metadata.max.age.ms" => config.metadata_max_age_ms = int(key, value, 0)? as u64,
-                "partition.assignment.strategy" => {
-                    config.assignors = value
-                        .split(',')
-                        .filter(|s| !s.trim().is_empty())
-                        .map(|name| {
-                            Assignor::from_name(name).ok_or_else(|| {
-                                invalid(
-                                    key,
-                                    value,
-                                    "tidelog implements range, roundrobin and cooperative-sticky",
-                                )
-                            })
+                                "tidelog implements range, roundrobin and cooperative-sticky",
+                            )
                         })
-                        .collect::<Result<_, _>>()?;
-                    if config.assignors.is_empty() {
-                        return Err(invalid(key, value, "at least one assignor is needed"));
-                    }
+                    })
+                    .collect::<Result<_, _>>()?;
+                if self.assignors.is_empty() {
+                    return Err(invalid(key, value, "at least one assignor is needed"));
                 }
-                _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
             }
+            _ => return Err(ConfigError::UnknownKey { key: key.into() }.into()),
         }
-        super::require_bootstrap(&config.bootstrap_servers)?;
-        Ok(config)
+        Ok(())
     }
 }
 
@@ -770,7 +778,13 @@ impl Inner {
         let missing: Vec<TopicPartition> = missing.into_iter().map(|(tp, _)| tp).collect();
         for (tp, reset_to) in seeking {
             let position = self.reset_offset(&tp, reset_to).await?;
-            if let Some(p) = self.state().assigned.get_mut(&tp) {
+            // A seek while the offset was looked up wins over it.
+            if let Some(p) = self
+                .state()
+                .assigned
+                .get_mut(&tp)
+                .filter(|p| p.reset_to == reset_to)
+            {
                 p.fetch_position.get_or_insert(position);
                 p.consumed_position.get_or_insert(position);
                 p.reset_to = None;
@@ -818,7 +832,13 @@ impl Inner {
                 Some(offset) => *offset,
                 None => self.reset_offset(tp, None).await?,
             };
-            if let Some(p) = self.state().assigned.get_mut(tp) {
+            // A seek to the beginning or end meanwhile wins over the committed offset.
+            if let Some(p) = self
+                .state()
+                .assigned
+                .get_mut(tp)
+                .filter(|p| p.reset_to.is_none())
+            {
                 p.fetch_position.get_or_insert(position);
                 p.consumed_position.get_or_insert(position);
             }

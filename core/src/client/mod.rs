@@ -42,7 +42,79 @@ pub mod connection;
 pub mod consumer;
 pub mod producer;
 
+use crate::config::ConfigError;
 use crate::error::Error;
+
+/// The kinds of client, for settings shared between them: a C or librdkafka-style
+/// program fills one config and hands it to a producer, a consumer or an admin client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// [`producer::ProducerConfig`].
+    Producer,
+    /// [`consumer::ConsumerConfig`].
+    Consumer,
+    /// [`admin::AdminConfig`].
+    Admin,
+}
+
+impl ClientKind {
+    /// Every kind.
+    pub const ALL: [ClientKind; 3] = [
+        ClientKind::Producer,
+        ClientKind::Consumer,
+        ClientKind::Admin,
+    ];
+
+    /// Sets `key` on this kind's default config.
+    fn set_on_default(self, key: &str, value: &str) -> Result<(), Error> {
+        match self {
+            ClientKind::Producer => producer::ProducerConfig::defaults().set(key, value),
+            ClientKind::Consumer => consumer::ConsumerConfig::defaults().set(key, value),
+            ClientKind::Admin => admin::AdminConfig::defaults().set(key, value),
+        }
+    }
+
+    /// Whether this kind of client has the setting `key`.
+    pub fn takes(self, key: &str) -> bool {
+        !matches!(
+            self.set_on_default(key, ""),
+            Err(Error::Config(ConfigError::UnknownKey { .. }))
+        )
+    }
+
+    /// The pairs this kind takes, in order: keys of the other kinds only are left out, as
+    /// librdkafka ignores consumer settings in a producer. Pass the result to the kind's
+    /// `from_pairs`, which checks the values.
+    pub fn settings<'a>(
+        self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        pairs.into_iter().filter(move |(key, _)| self.takes(key))
+    }
+}
+
+/// Checks one setting of a config shared by every kind of client, as librdkafka's
+/// `rd_kafka_conf_set` does: at least one kind must take `key`, and each kind that takes
+/// it must accept `value`.
+///
+/// # Errors
+/// [`Error::Config`]: `UnknownKey` when no kind of client takes `key`, else the first
+/// `InvalidValue` naming `key`.
+pub fn check_setting(key: &str, value: &str) -> Result<(), Error> {
+    let mut known = false;
+    for kind in ClientKind::ALL {
+        match kind.set_on_default(key, value) {
+            Ok(()) => known = true,
+            Err(Error::Config(ConfigError::UnknownKey { .. })) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if known {
+        Ok(())
+    } else {
+        Err(ConfigError::UnknownKey { key: key.into() }.into())
+    }
+}
 
 /// Parses `bootstrap.servers` (or any key holding `host:port,host:port`); a `PLAINTEXT://`
 /// prefix is accepted, other security protocols are not supported yet.
@@ -144,5 +216,34 @@ mod tests {
         ])
         .unwrap();
         assert!(!config.enable_auto_commit);
+    }
+
+    #[test]
+    fn shared_settings_are_checked_by_every_kind_that_takes_them() {
+        use super::{check_setting, ClientKind};
+        assert!(check_setting("group.id", "g").is_ok());
+        assert!(check_setting("linger.ms", "5").is_ok());
+        let unknown = check_setting("linger.mss", "5").unwrap_err().to_string();
+        assert!(
+            unknown.contains("unknown config key `linger.mss`"),
+            "{unknown}"
+        );
+        // request.timeout.ms is the producer's and the admin's: 0 is fine for the
+        // producer, not for the admin client.
+        let invalid = check_setting("request.timeout.ms", "0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            invalid.contains("request.timeout.ms") && invalid.contains("at least 1"),
+            "{invalid}"
+        );
+        assert!(ClientKind::Consumer.takes("group.id") && !ClientKind::Producer.takes("group.id"));
+        let pairs = [
+            ("bootstrap.servers", "h:1"),
+            ("group.id", "g"),
+            ("acks", "1"),
+        ];
+        let producer: Vec<_> = ClientKind::Producer.settings(pairs).collect();
+        assert_eq!(producer, [("bootstrap.servers", "h:1"), ("acks", "1")]);
     }
 }

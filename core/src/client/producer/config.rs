@@ -142,7 +142,7 @@ impl ProducerConfig {
         })
     }
 
-    fn defaults() -> ProducerConfig {
+    pub(crate) fn defaults() -> ProducerConfig {
         ProducerConfig {
             bootstrap_servers: Vec::new(),
             client_id: "tidelog".into(),
