@@ -111,6 +111,14 @@ enum tl_resp_err_t
    */
   TL_RESP_ERR__UNSUPPORTED_FEATURE = -165,
   /**
+   * The record was purged from the producer's queue before it was sent.
+   */
+  TL_RESP_ERR__PURGE_QUEUE = -152,
+  /**
+   * The record was purged while in flight: it may or may not have been written.
+   */
+  TL_RESP_ERR__PURGE_INFLIGHT = -151,
+  /**
    * The server hit an unexpected error while handling the request.
    */
   TL_RESP_ERR_UNKNOWN_SERVER_ERROR = -1,

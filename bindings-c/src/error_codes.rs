@@ -26,6 +26,10 @@ pub enum tl_resp_err_t {
     TL_RESP_ERR__STATE = -172,
     /// The broker does not support a protocol version the call needs.
     TL_RESP_ERR__UNSUPPORTED_FEATURE = -165,
+    /// The record was purged from the producer's queue before it was sent.
+    TL_RESP_ERR__PURGE_QUEUE = -152,
+    /// The record was purged while in flight: it may or may not have been written.
+    TL_RESP_ERR__PURGE_INFLIGHT = -151,
     /// The server hit an unexpected error while handling the request.
     TL_RESP_ERR_UNKNOWN_SERVER_ERROR = -1,
     /// No error.
@@ -303,6 +307,8 @@ impl tl_resp_err_t {
             -184 => Some(tl_resp_err_t::TL_RESP_ERR__QUEUE_FULL),
             -172 => Some(tl_resp_err_t::TL_RESP_ERR__STATE),
             -165 => Some(tl_resp_err_t::TL_RESP_ERR__UNSUPPORTED_FEATURE),
+            -152 => Some(tl_resp_err_t::TL_RESP_ERR__PURGE_QUEUE),
+            -151 => Some(tl_resp_err_t::TL_RESP_ERR__PURGE_INFLIGHT),
             -1 => Some(tl_resp_err_t::TL_RESP_ERR_UNKNOWN_SERVER_ERROR),
             0 => Some(tl_resp_err_t::TL_RESP_ERR_NONE),
             1 => Some(tl_resp_err_t::TL_RESP_ERR_OFFSET_OUT_OF_RANGE),

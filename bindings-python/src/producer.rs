@@ -252,6 +252,18 @@ impl Producer {
         Ok(self.reports.unserved())
     }
 
+    /// Fails records without waiting for them (confluent-kafka's `Producer.purge`,
+    /// librdkafka's `rd_kafka_purge`): with `in_queue`, records not yet sent fail with
+    /// `_PURGE_QUEUE`; with `in_flight`, records awaiting their response fail with
+    /// `_PURGE_INFLIGHT` (they may or may not have been written). Their delivery
+    /// callbacks are served by `poll` and `flush`. The purge itself never waits, so
+    /// `blocking` changes nothing.
+    #[pyo3(signature = (in_queue = true, in_flight = true, blocking = true))]
+    fn purge(&self, in_queue: bool, in_flight: bool, blocking: bool) {
+        let _never_waits = blocking;
+        self.producer.purge(in_queue, in_flight);
+    }
+
     /// The cluster's brokers and topics (Metadata; `topic` alone if given) as a
     /// `tidelog.admin.ClusterMetadata`, waiting up to `timeout` seconds (None or -1: no
     /// limit) with the GIL released. Raises KafkaException (`_TIMED_OUT`, `_TRANSPORT`).

@@ -52,6 +52,18 @@ def test_a_failed_delivery_raises_from_the_future(kafka, aio, bootstrap, topic):
         assert refused.args[0].code() == kafka.KafkaError.MSG_SIZE_TOO_LARGE
 
 
+def test_purge_fails_the_futures_of_queued_records(kafka, aio, bootstrap, topic):
+    async def main():
+        producer = aio.AIOProducer({"bootstrap.servers": bootstrap, "linger.ms": 60000})
+        pending = [await producer.produce(topic, b"lingering", partition=0) for _ in range(3)]
+        await producer.purge(in_queue=True, in_flight=False)
+        for future in pending:  # confluent_kafka.aio cancels them
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(future, 10)
+        await producer.close()
+    asyncio.run(main())
+
+
 def test_aio_consumer_polls_consumes_commits_and_iterates(kafka, aio, bootstrap, topic):
     produce(kafka, bootstrap, topic, 10, partition=0)
 

@@ -136,6 +136,20 @@ def test_delivery_report_carries_the_error_for_an_unknown_topic(kafka):
                               kafka.KafkaError._UNKNOWN_TOPIC)
 
 
+def test_purge_fails_queued_records_with_purge_queue(kafka, bootstrap, topic):
+    producer = kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 60000})
+    errors = []
+    for i in range(3):
+        producer.produce(topic, b"lingering", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    producer.purge(in_queue=True, in_flight=False)
+    assert producer.flush(10) == 0
+    assert [err.code() for err in errors] == [kafka.KafkaError._PURGE_QUEUE] * 3
+    produce(kafka, bootstrap, topic, 1, partition=0)
+    c = consumer(kafka, bootstrap, f"{topic}-g")
+    assert c.get_watermark_offsets(kafka.TopicPartition(topic, 0), timeout=10) == (0, 1), "purged records were never sent"
+    c.close()
+
+
 def test_bad_config_and_bad_arguments_raise_clearly(kafka, bootstrap, topic):
     with pytest.raises(kafka.KafkaException) as raised:
         kafka.Producer({"bootstrap.servers": bootstrap, "no.such.property": "1"})
@@ -259,31 +273,6 @@ def test_offsets_for_times_finds_the_first_record_at_or_after_a_timestamp(kafka,
     found = c.offsets_for_times([kafka.TopicPartition(topic, 0, 1_002_500)], timeout=10)
     assert [(p.partition, p.offset) for p in found] == [(0, 3)]
     c.close()
-
-
-def test_a_thread_producing_and_a_thread_consuming_both_progress(kafka, bootstrap, topic):
-    c = consumer(kafka, bootstrap, f"{topic}-g")
-    c.assign([kafka.TopicPartition(topic, 0, 0)])
-    producer = kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 1})
-    received = []
-
-    def consume():
-        deadline = time.monotonic() + 30
-        while len(received) < 2000 and time.monotonic() < deadline:
-            msg = c.poll(0.2)
-            if msg is not None and msg.error() is None:
-                received.append(msg.offset())
-
-    reader = threading.Thread(target=consume)
-    reader.start()
-    for i in range(2000):
-        producer.produce(topic, b"x", partition=0)
-        if i % 100 == 0:
-            producer.poll(0)
-    producer.flush(30)
-    reader.join(40)
-    c.close()
-    assert received == list(range(2000))
 
 
 def test_unknown_option_types_and_unsubscribe(kafka, bootstrap, topic):

@@ -253,6 +253,8 @@ local_codes! {
     QueueFull = (-184, "_QUEUE_FULL", "The producer holds buffer.memory bytes of records; poll to make room."),
     State = (-172, "_STATE", "The client is in a state that does not allow the call (closed)."),
     UnsupportedFeature = (-165, "_UNSUPPORTED_FEATURE", "The broker does not support a protocol version the call needs."),
+    PurgeQueue = (-152, "_PURGE_QUEUE", "The record was purged from the producer's queue before it was sent."),
+    PurgeInflight = (-151, "_PURGE_INFLIGHT", "The record was purged while in flight: it may or may not have been written."),
 }
 
 impl LocalCode {
@@ -338,6 +340,12 @@ pub enum Error {
     /// A configuration key or value is invalid; the message names the key.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The producer's `purge` failed the record before it was reported.
+    #[error("{}", if *.in_flight { "purged while in flight: the record may or may not have been written" } else { "purged from the producer's queue before it was sent" })]
+    Purged {
+        /// Whether the record was in a Produce request awaiting its response.
+        in_flight: bool,
+    },
     /// The operation did not finish within the time allowed.
     #[error("timed out after {timeout_ms} ms: {operation}")]
     Timeout {
@@ -352,8 +360,9 @@ impl Error {
     /// The Kafka error code: the broker's, or the closest Kafka code for local failures:
     /// NETWORK_EXCEPTION for [`Error::Io`] and [`Error::Disconnected`], INVALID_REQUEST
     /// for [`Error::Decode`] and [`Error::Encode`], UNSUPPORTED_VERSION for
-    /// [`Error::UnsupportedApi`], INVALID_CONFIG for [`Error::Config`] and
-    /// REQUEST_TIMED_OUT for [`Error::Timeout`].
+    /// [`Error::UnsupportedApi`], INVALID_CONFIG for [`Error::Config`],
+    /// REQUEST_TIMED_OUT for [`Error::Timeout`] and UNKNOWN_SERVER_ERROR for
+    /// [`Error::Purged`] (Kafka has no code for it; [`Error::client_code`] does).
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Kafka { code, .. } => *code,
@@ -362,6 +371,7 @@ impl Error {
             Error::UnsupportedApi { .. } => ErrorCode::UnsupportedVersion,
             Error::Config(_) => ErrorCode::InvalidConfig,
             Error::Timeout { .. } => ErrorCode::RequestTimedOut,
+            Error::Purged { .. } => ErrorCode::UnknownServerError,
         }
     }
 
@@ -370,7 +380,8 @@ impl Error {
     /// `_BAD_MSG` for [`Error::Decode`] and [`Error::Encode`], `_UNSUPPORTED_FEATURE` for
     /// [`Error::UnsupportedApi`], `_INVALID_ARG` for [`Error::Config`], `_QUEUE_FULL` when
     /// [`Error::is_queue_full`], else `_MSG_TIMED_OUT` for a timeout in a delivery report
-    /// (`delivery`) and `_TIMED_OUT` for any other.
+    /// (`delivery`) and `_TIMED_OUT` for any other, `_PURGE_QUEUE` / `_PURGE_INFLIGHT` for
+    /// [`Error::Purged`].
     pub fn client_code(&self, delivery: bool) -> i32 {
         let local = match self {
             Error::Kafka { code, .. } => return i32::from(code.code()),
@@ -381,6 +392,8 @@ impl Error {
             Error::Timeout { .. } if self.is_queue_full() => LocalCode::QueueFull,
             Error::Timeout { .. } if delivery => LocalCode::MsgTimedOut,
             Error::Timeout { .. } => LocalCode::TimedOut,
+            Error::Purged { in_flight: false } => LocalCode::PurgeQueue,
+            Error::Purged { in_flight: true } => LocalCode::PurgeInflight,
         };
         local.code()
     }

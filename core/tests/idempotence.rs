@@ -304,20 +304,28 @@ async fn write_frame(
     stream.write_all(frame).await
 }
 
-/// A TCP proxy between clients and the broker that, for the first `drops` Produce
-/// responses after the first one, closes the client's connection instead of forwarding
-/// the response: the broker has appended the batch, but the producer never hears of it
-/// and must retry.
-async fn response_dropping_proxy(
+/// What a [`produce_response_proxy`] does with a Produce response.
+#[derive(Clone, Copy, PartialEq)]
+enum Verdict {
+    Forward,
+    /// Closes the client's connection instead: the broker has appended the batch, but
+    /// the producer never hears of it and must retry.
+    Close,
+    /// Keeps the connection and never sends the response: the request stays in flight.
+    Withhold,
+}
+
+/// A TCP proxy between clients and the broker that forwards everything except Produce
+/// responses, which it treats as `verdict` says given how many came before.
+async fn produce_response_proxy(
     listener: tokio::net::TcpListener,
     broker: SocketAddr,
-    drops: usize,
-) -> Arc<AtomicUsize> {
+    verdict: impl Fn(usize) -> Verdict + Send + Sync + 'static,
+) {
     use std::collections::HashMap;
 
-    let dropped = Arc::new(AtomicUsize::new(0));
+    let verdict = Arc::new(verdict);
     let produce_responses = Arc::new(AtomicUsize::new(0));
-    let counter = dropped.clone();
     tokio::spawn(async move {
         loop {
             let Ok((client, _)) = listener.accept().await else {
@@ -342,18 +350,18 @@ async fn response_dropping_proxy(
                     }
                 }
             });
-            let (dropped, produce_responses) = (counter.clone(), produce_responses.clone());
+            let (verdict, produce_responses) = (verdict.clone(), produce_responses.clone());
             tokio::spawn(async move {
                 while let Ok(frame) = read_frame(&mut upstream_read).await {
                     let correlation_id =
                         i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                     let is_produce = api_of.lock().unwrap().remove(&correlation_id) == Some(0);
                     if is_produce {
-                        let n = produce_responses.fetch_add(1, Ordering::SeqCst);
-                        if n >= 1 && dropped.load(Ordering::SeqCst) < drops {
-                            dropped.fetch_add(1, Ordering::SeqCst);
+                        match verdict(produce_responses.fetch_add(1, Ordering::SeqCst)) {
+                            Verdict::Forward => {}
                             // Dropping both halves closes the client's connection.
-                            return;
+                            Verdict::Close => return,
+                            Verdict::Withhold => continue,
                         }
                     }
                     if write_frame(&mut client_write, &frame).await.is_err() {
@@ -363,6 +371,26 @@ async fn response_dropping_proxy(
             });
         }
     });
+}
+
+/// A [`produce_response_proxy`] that closes the connection instead of forwarding the
+/// first `drops` Produce responses after the first one; counts those it dropped.
+async fn response_dropping_proxy(
+    listener: tokio::net::TcpListener,
+    broker: SocketAddr,
+    drops: usize,
+) -> Arc<AtomicUsize> {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let counter = dropped.clone();
+    produce_response_proxy(listener, broker, move |n| {
+        if n >= 1 && counter.load(Ordering::SeqCst) < drops {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Verdict::Close
+        } else {
+            Verdict::Forward
+        }
+    })
+    .await;
     dropped
 }
 
@@ -849,4 +877,117 @@ async fn when_a_broker_loses_acknowledged_records_the_next_batch_fails_loudly_an
     assert_eq!(values_of(&batches), expected);
     assert_eq!(epochs_of(&batches), [0, 1]);
     broker.shutdown().await.unwrap();
+}
+
+/// With no broker reachable, InitProducerId never succeeds; records must still fail at
+/// `delivery.timeout.ms` and close must return, as in the Java client.
+#[tokio::test]
+async fn records_expire_while_no_broker_grants_a_producer_id() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = unused.local_addr().unwrap().to_string();
+    drop(unused);
+    let producer = Producer::from_pairs([
+        ("bootstrap.servers", nobody.as_str()),
+        ("enable.idempotence", "true"),
+        ("delivery.timeout.ms", "1200"),
+        ("request.timeout.ms", "1000"),
+        ("linger.ms", "0"),
+        ("retry.backoff.ms", "50"),
+    ])
+    .unwrap();
+    let started = std::time::Instant::now();
+    let delivery = producer
+        .send(ProducerRecord::new("unreachable", "lost"))
+        .unwrap();
+    let error = tokio::time::timeout(std::time::Duration::from_secs(10), delivery)
+        .await
+        .expect("the record fails at delivery.timeout.ms, not never")
+        .unwrap_err();
+    assert!(error.to_string().contains("delivery.timeout.ms"), "{error}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1100));
+    tokio::time::timeout(std::time::Duration::from_secs(5), producer.close())
+        .await
+        .expect("close returns once nothing is held");
+}
+
+/// `purge` (librdkafka's rd_kafka_purge): a record whose Produce response never comes is
+/// reported at once as purged in flight, one still lingering as purged from the queue,
+/// and neither is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_reports_queued_and_in_flight_records_at_once() {
+    use tidelog::error::{Error, LocalCode};
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_address = proxy.local_addr().unwrap().to_string();
+    let broker = start_broker("127.0.0.1:0", Some(proxy_address.clone()), None).await;
+    produce_response_proxy(proxy, broker.local_addr(), |_| Verdict::Withhold).await;
+    let producer = Producer::from_pairs([
+        ("bootstrap.servers", proxy_address.as_str()),
+        ("request.timeout.ms", "30000"),
+        ("linger.ms", "0"),
+    ])
+    .unwrap();
+    let sent = producer
+        .send(ProducerRecord::new("purged", "sent").with_partition(0))
+        .unwrap();
+    let admin = Admin::new(
+        AdminConfig::from_pairs([("bootstrap.servers", proxy_address.as_str())]).unwrap(),
+    );
+    // The broker appends the record; only its response is withheld.
+    let started = std::time::Instant::now();
+    loop {
+        let offsets = admin
+            .list_offsets(&[("purged".into(), 0, OffsetSpec::Latest)])
+            .await
+            .unwrap();
+        if offsets[0].1.as_ref().is_ok_and(|(offset, _)| *offset == 1) {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the record reaches the broker"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    producer.purge(false, true);
+    let error = tokio::time::timeout(std::time::Duration::from_secs(2), sent)
+        .await
+        .expect("reported at once, not at request.timeout.ms")
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Purged { in_flight: true }),
+        "{error}"
+    );
+    assert_eq!(error.client_code(true), LocalCode::PurgeInflight.code());
+
+    let lingering = Producer::from_pairs([
+        (
+            "bootstrap.servers",
+            broker.local_addr().to_string().as_str(),
+        ),
+        ("linger.ms", "60000"),
+    ])
+    .unwrap();
+    let queued = lingering
+        .send(ProducerRecord::new("purged", "queued").with_partition(0))
+        .unwrap();
+    lingering.purge(true, false);
+    let error = queued.await.unwrap_err();
+    assert!(
+        matches!(error, Error::Purged { in_flight: false }),
+        "{error}"
+    );
+    assert_eq!(error.client_code(true), LocalCode::PurgeQueue.code());
+    assert_eq!(lingering.pending_batches(), 0);
+    tokio::time::timeout(std::time::Duration::from_secs(2), producer.flush())
+        .await
+        .expect("nothing left to wait for");
+    let offsets = admin
+        .list_offsets(&[("purged".into(), 0, OffsetSpec::Latest)])
+        .await
+        .unwrap();
+    assert_eq!(
+        offsets[0].1.as_ref().unwrap().0,
+        1,
+        "the queued record was never sent"
+    );
 }

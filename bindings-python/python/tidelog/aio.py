@@ -22,8 +22,11 @@ import asyncio
 from typing import Any, Dict, List, Optional
 
 from ._native import Consumer, Message, Producer, TopicPartition
+from .error import KafkaError, KafkaException
 
 __all__ = ["AIOConsumer", "AIOProducer"]
+
+_PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 
 
 def _settle(future: asyncio.Future, value: Any, error: Optional[BaseException]) -> None:
@@ -33,6 +36,9 @@ def _settle(future: asyncio.Future, value: Any, error: Optional[BaseException]) 
         return
     if error is None:
         future.set_result(value)
+    elif isinstance(error, KafkaException) and error.args[0].code() in _PURGED:
+        # confluent_kafka.aio cancels the futures of purged records.
+        future.cancel()
     else:
         future.set_exception(error)
 
@@ -81,6 +87,13 @@ class AIOProducer:
         """The cluster's ClusterMetadata (`topic` alone if given), within `timeout` seconds
         (asyncio.TimeoutError after)."""
         return await asyncio.wait_for(self._producer._metadata_future(topic), timeout)
+
+    async def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        """Fails records without waiting for them, as `Producer.purge`: their futures are
+        cancelled, as confluent_kafka.aio cancels them (with `in_queue`, records not yet
+        sent; with `in_flight`, records awaiting the broker's response, which may or may
+        not have been written)."""
+        self._producer.purge(in_queue, in_flight, blocking)
 
     async def close(self) -> None:
         """Flushes, then closes: later `produce` calls raise KafkaException."""

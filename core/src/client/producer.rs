@@ -359,6 +359,20 @@ impl Producer {
         self.flush().await;
     }
 
+    /// Fails records without waiting for them, as librdkafka's `rd_kafka_purge` and
+    /// confluent-kafka's `Producer.purge` do. With `queued`, records not yet sent fail
+    /// with [`Error::Purged`] `{ in_flight: false }` (`_PURGE_QUEUE`); with `in_flight`,
+    /// records in requests awaiting their response are reported at once with
+    /// [`Error::Purged`] `{ in_flight: true }` (`_PURGE_INFLIGHT`): they may or may not
+    /// have been written, and are never retried. Returns at once; the failed records'
+    /// futures resolve before it returns.
+    pub fn purge(&self, queued: bool, in_flight: bool) {
+        let shared = self.shared();
+        shared.lock().purge(queued, in_flight);
+        shared.memory_freed.notify_waiters();
+        shared.wakeup.notify_one();
+    }
+
     /// How many delivery reports are outstanding, counted per batch (queued or in
     /// flight) plus one per record still waiting for its topic's metadata; 0 once every
     /// record sent has been reported.

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorCode};
 use crate::partitioner::Partitioner;
 use crate::protocol::records::{RecordBatchBuilder, RecordBatchMut, RECORD_BATCH_HEADER_LEN};
 use bytes::{Bytes, BytesMut};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -594,26 +594,137 @@ impl State {
         Ok((DeliveryFuture::new(outcome, index, timestamp_ms), wake))
     }
 
-    /// Decides what the sender does now: fails what has waited past
-    /// `delivery.timeout.ms`, takes ready batches into Produce requests for brokers with
-    /// room in flight, and asks for metadata where it is missing.
-    pub fn plan(&mut self, config: &ProducerConfig, cluster: &Cluster, now: Instant) -> Plan {
+    /// Fails every record waiting for metadata for which `record_fails` holds and every
+    /// queued (not in flight) batch for which `batch_fails` holds, with the errors made
+    /// for them.
+    fn fail_held(
+        &mut self,
+        record_fails: impl Fn(&WaitingRecord) -> bool,
+        batch_fails: impl Fn(&ProducerBatch) -> bool,
+        record_error: impl Fn(&TopicState) -> Error,
+        batch_error: impl Fn(&ProducerBatch) -> Error,
+    ) {
         let State {
             topics,
             registry,
             buffered,
-            in_flight,
+            ..
+        } = self;
+        for topic in topics.values_mut() {
+            if topic.waiting.iter().any(&record_fails) {
+                let (failed, kept): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut topic.waiting)
+                    .into_iter()
+                    .partition(&record_fails);
+                topic.waiting = kept;
+                for record in failed {
+                    *buffered -= record.size;
+                    registry.incomplete.remove(&record.outcome.id);
+                    record.outcome.complete(Err(record_error(topic)));
+                }
+            }
+            for queue in topic.queues.values_mut() {
+                if queue.iter().any(&batch_fails) {
+                    let (failed, kept): (VecDeque<_>, VecDeque<_>) =
+                        std::mem::take(queue).into_iter().partition(&batch_fails);
+                    *queue = kept;
+                    for mut batch in failed {
+                        let error = Err(batch_error(&batch));
+                        account(&mut topic.sequences, &mut batch, Some(&error));
+                        finish(registry, buffered, batch, error);
+                    }
+                }
+            }
+            topic.queues.retain(|_, queue| !queue.is_empty());
+        }
+    }
+
+    /// Fails every record and batch that has waited past `delivery.timeout.ms`, and
+    /// returns when the next one will (the earliest deadline left), if any is held.
+    pub fn expire_overdue(&mut self, config: &ProducerConfig, now: Instant) -> Option<Instant> {
+        let delivery_timeout = config.delivery_timeout();
+        self.fail_held(
+            |record| record.enqueued + delivery_timeout <= now,
+            |batch| batch.created + delivery_timeout <= now,
+            |topic| topic.waiting_error(config.delivery_timeout_ms),
+            |batch| Error::Timeout {
+                operation: format!(
+                    "delivery of {} records to {}-{} (delivery.timeout.ms)",
+                    batch.record_count, batch.topic, batch.partition
+                ),
+                timeout_ms: config.delivery_timeout_ms,
+            },
+        );
+        let fronts = self.topics.values().flat_map(|topic| {
+            let waiting = topic.waiting.front().map(|record| record.enqueued);
+            let queued = topic
+                .queues
+                .values()
+                .filter_map(|q| q.front().map(|b| b.created));
+            waiting.into_iter().chain(queued)
+        });
+        fronts.min().map(|oldest| oldest + delivery_timeout)
+    }
+
+    /// Fails what the producer holds without waiting for it, as librdkafka's
+    /// `rd_kafka_purge` does: with `queued`, records not yet sent fail with
+    /// [`Error::Purged`] (`in_flight: false`); with `in_flight`, records in Produce requests
+    /// awaiting their response are reported at once as [`Error::Purged`]
+    /// (`in_flight: true`) and their responses are ignored (such a record may or may not
+    /// have been written) and never retried.
+    pub fn purge(&mut self, queued: bool, in_flight: bool) {
+        if in_flight {
+            let mut held: HashSet<u64> = HashSet::new();
+            for topic in self.topics.values() {
+                held.extend(topic.waiting.iter().map(|record| record.outcome.id));
+                for batch in topic.queues.values().flatten() {
+                    held.insert(batch.outcome.id);
+                    held.extend(batch.forwarded.iter().map(|(outcome, _)| outcome.id));
+                }
+            }
+            let sent: Vec<u64> = (self.registry.incomplete.keys())
+                .filter(|id| !held.contains(id))
+                .copied()
+                .collect();
+            for id in sent {
+                if let Some(outcome) = self.registry.incomplete.remove(&id) {
+                    outcome.complete(Err(Error::Purged { in_flight: true }));
+                }
+            }
+        }
+        if queued {
+            let purged = || Error::Purged { in_flight: false };
+            self.fail_held(|_| true, |_| true, |_| purged(), |_| purged());
+        }
+    }
+
+    /// Whether the producer is closing and holds nothing more: no record, no batch, no
+    /// request or metadata refresh in flight.
+    pub fn finished(&self) -> bool {
+        self.closing
+            && !self.metadata_in_flight
+            && self.in_flight.values().all(|n| *n == 0)
+            && self.topics.values().all(TopicState::is_empty)
+    }
+
+    /// Decides what the sender does now: fails what has waited past
+    /// `delivery.timeout.ms` ([`State::expire_overdue`]), takes ready batches into
+    /// Produce requests for brokers with room in flight, and asks for metadata where it
+    /// is missing.
+    pub fn plan(&mut self, config: &ProducerConfig, cluster: &Cluster, now: Instant) -> Plan {
+        let next_deadline = self.expire_overdue(config, now);
+        let State {
+            topics,
             flushes,
             closing,
+            in_flight,
             metadata_in_flight,
             metadata_not_before,
             identity,
             ..
         } = self;
-        let delivery_timeout = config.delivery_timeout();
         let force = *flushes > 0 || *closing;
         let mut plan = Plan::default();
-        let mut next_wake = None;
+        let mut next_wake = next_deadline;
         let mut wake_at = |at: Instant| {
             next_wake = Some(next_wake.map_or(at, |t: Instant| t.min(at)));
         };
@@ -621,18 +732,6 @@ impl State {
         let mut ready: HashMap<i32, Vec<(Arc<str>, i32)>> = HashMap::new();
 
         for topic in topics.values_mut() {
-            while let Some(waiting) = topic.waiting.front() {
-                if waiting.enqueued + delivery_timeout > now {
-                    wake_at(waiting.enqueued + delivery_timeout);
-                    break;
-                }
-                let expired = topic.waiting.pop_front().expect("front exists");
-                *buffered -= expired.size;
-                registry.incomplete.remove(&expired.outcome.id);
-                expired
-                    .outcome
-                    .complete(Err(topic.waiting_error(config.delivery_timeout_ms)));
-            }
             if topic.partition_count.is_none() || !topic.waiting.is_empty() {
                 if !topic.waiting.is_empty() {
                     want_metadata.push(topic.name.to_string());
@@ -644,25 +743,7 @@ impl State {
                 .filter(|info| info.error == ErrorCode::None);
             let mut leaderless = false;
             for (&partition, queue) in topic.queues.iter_mut() {
-                let expired = |batch: &ProducerBatch| batch.created + delivery_timeout <= now;
-                if queue.iter().any(expired) {
-                    let (expired, kept): (VecDeque<_>, VecDeque<_>) =
-                        std::mem::take(queue).into_iter().partition(expired);
-                    *queue = kept;
-                    for mut batch in expired {
-                        let error = Err(Error::Timeout {
-                            operation: format!(
-                                "delivery of {} records to {}-{} (delivery.timeout.ms)",
-                                batch.record_count, batch.topic, batch.partition
-                            ),
-                            timeout_ms: config.delivery_timeout_ms,
-                        });
-                        account(&mut topic.sequences, &mut batch, Some(&error));
-                        finish(registry, buffered, batch, error);
-                    }
-                }
                 let Some(front) = queue.front() else { continue };
-                wake_at(front.created + delivery_timeout);
                 if topic
                     .sequences
                     .get(&partition)
@@ -689,7 +770,6 @@ impl State {
                     None => leaderless = true,
                 }
             }
-            topic.queues.retain(|_, queue| !queue.is_empty());
             if leaderless {
                 want_metadata.push(topic.name.to_string());
             }
@@ -752,10 +832,7 @@ impl State {
         }
 
         plan.next_wake = next_wake;
-        plan.finished = *closing
-            && !*metadata_in_flight
-            && in_flight.values().all(|n| *n == 0)
-            && topics.values().all(TopicState::is_empty);
+        plan.finished = self.finished();
         plan
     }
 
@@ -826,6 +903,10 @@ impl State {
     /// before the batches made after it (so that retries keep their order), to be sent
     /// again after `retry.backoff.ms`.
     pub fn retry(&mut self, config: &ProducerConfig, mut batch: ProducerBatch) {
+        if batch.outcome.is_complete() {
+            // Purged while in flight: reported already, never sent again.
+            return self.complete(batch, Err(Error::Purged { in_flight: true }));
+        }
         batch.retry_at = Some(Instant::now() + config.retry_backoff());
         match self.topics.get_mut(&batch.topic) {
             Some(topic) => {

@@ -47,6 +47,11 @@ impl Outcome {
     }
 
     /// Sets the result (the first one wins) and wakes everything waiting for it.
+    /// Whether a result is in.
+    pub fn is_complete(&self) -> bool {
+        self.state().result.is_some()
+    }
+
     pub fn complete(&self, result: Result<Ack, Error>) {
         let wakers = {
             let mut state = self.state();
@@ -142,6 +147,9 @@ pub(crate) fn duplicate(error: &Error) -> Error {
         } => Error::Timeout {
             operation: operation.clone(),
             timeout_ms: *timeout_ms,
+        },
+        Error::Purged { in_flight } => Error::Purged {
+            in_flight: *in_flight,
         },
     }
 }

@@ -39,6 +39,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "InitProducerId failed; retrying");
+                    if expire_while_unidentified(&shared) {
+                        return;
+                    }
                     tokio::time::sleep(shared.config.retry_backoff()).await;
                     continue;
                 }
@@ -48,6 +51,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         if let Some(reset) = reset {
             if let Err(error) = reset_identity(&shared, reset).await {
                 tracing::warn!(%error, "InitProducerId failed; retrying");
+                if expire_while_unidentified(&shared) {
+                    return;
+                }
                 tokio::time::sleep(shared.config.retry_backoff()).await;
                 continue;
             }
@@ -85,6 +91,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             None => shared.wakeup.notified().await,
         }
     }
+}
+
+/// While no broker grants a producer id, records still fail at `delivery.timeout.ms`
+/// (as they do in the Java client). Returns whether the producer is closed and holds
+/// nothing more, so the sender can stop.
+fn expire_while_unidentified(shared: &Shared) -> bool {
+    let finished = {
+        let mut state = shared.lock();
+        state.expire_overdue(&shared.config, Instant::now());
+        state.finished()
+    };
+    shared.memory_freed.notify_waiters();
+    finished
 }
 
 async fn refresh_metadata(shared: Arc<Shared>, topics: Vec<String>) {
