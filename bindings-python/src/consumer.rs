@@ -6,16 +6,15 @@ use crate::error;
 use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tidelog::client::consumer::{
-    Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent, TopicPartition as CorePartition,
+    Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent, RebalanceEvents,
+    TopicPartition as CorePartition,
 };
 use tidelog::error::Error;
-use tokio::sync::{oneshot, Notify};
 
 #[derive(Default)]
 struct Callbacks {
@@ -36,22 +35,15 @@ impl Callbacks {
     }
 }
 
-/// Rebalance events waiting for the application's thread, each with the sender that
-/// lets the rebalance go on.
-#[derive(Default)]
-struct Events {
-    queue: Mutex<VecDeque<(RebalanceEvent, oneshot::Sender<()>)>>,
-    arrived: Notify,
-    callbacks: Mutex<Callbacks>,
-}
-
 /// A Kafka consumer configured by a confluent-kafka style dict (`bootstrap.servers`,
 /// `group.id`, `auto.offset.reset`, `enable.auto.commit`, `partition.assignment.strategy`,
 /// ...). Raises `KafkaException(_INVALID_ARG)` naming the key for a bad key or value.
 #[pyclass(module = "tidelog._native", frozen)]
 pub struct Consumer {
     consumer: Arc<CoreConsumer>,
-    events: Arc<Events>,
+    /// Rebalance events waiting for a callback on the application's thread.
+    events: Arc<RebalanceEvents>,
+    callbacks: Arc<Mutex<Callbacks>>,
     /// Set while a rebalance callback runs: `assign` then sets positions instead of
     /// replacing the group's assignment.
     in_callback: AtomicBool,
@@ -147,36 +139,19 @@ impl Consumer {
             ConsumerConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .map_err(error::raise)?;
         let consumer = Arc::new(CoreConsumer::new(config));
-        let events = Arc::new(Events::default());
-        let listener_events = Arc::downgrade(&events);
-        consumer.set_rebalance_listener_async(move |event| {
-            let waiting = listener_events.upgrade().and_then(|events| {
-                let wanted = events
-                    .callbacks
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .for_event(&event)
-                    .is_some();
-                wanted.then(|| {
-                    let (done, handled) = oneshot::channel();
-                    events
-                        .queue
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push_back((event, done));
-                    events.arrived.notify_one();
-                    handled
-                })
-            });
-            async move {
-                if let Some(handled) = waiting {
-                    let _ = handled.await;
-                }
-            }
+        let callbacks: Arc<Mutex<Callbacks>> = Arc::default();
+        let wanted = callbacks.clone();
+        let events = RebalanceEvents::listen(&consumer, move |event| {
+            wanted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .for_event(event)
+                .is_some()
         });
         Ok(Consumer {
             consumer,
             events,
+            callbacks,
             in_callback: AtomicBool::new(false),
             closed: Arc::new(AtomicBool::new(false)),
         })
@@ -193,11 +168,7 @@ impl Consumer {
         on_lost: Option<Py<PyAny>>,
     ) -> PyResult<()> {
         self.check_open()?;
-        *self
-            .events
-            .callbacks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Callbacks {
+        *self.callbacks.lock().unwrap_or_else(|p| p.into_inner()) = Callbacks {
             on_assign,
             on_revoke,
             on_lost,
@@ -268,7 +239,7 @@ impl Consumer {
                 tidelog::runtime::handle().block_on(async {
                     tokio::select! {
                         polled = consumer.poll(slice) => Some(polled),
-                        _ = events.arrived.notified() => None,
+                        _ = events.arrived() => None,
                     }
                 })
             });
@@ -603,11 +574,9 @@ impl Consumer {
     /// does not cancel it, so that no wakeup goes to a future nobody awaits.
     fn _events_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let events = self.events.clone();
-        crate::asyncio_future(
-            py,
-            async move { events.arrived.notified().await },
-            |py, ()| Ok(py.None()),
-        )
+        crate::asyncio_future(py, async move { events.arrived().await }, |py, ()| {
+            Ok(py.None())
+        })
     }
 
     /// Calls the rebalance callbacks of waiting events on this thread (as `poll` does).
@@ -660,18 +629,8 @@ impl Consumer {
     fn serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
-        loop {
-            let next = this
-                .events
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
-            let Some((event, done)) = next else {
-                return Ok(());
-            };
+        while let Some((event, served)) = this.events.next() {
             let callback = this
-                .events
                 .callbacks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -691,9 +650,10 @@ impl Consumer {
                 }
                 None => Ok(py.None()),
             };
-            let _ = done.send(());
+            drop(served);
             result?;
         }
+        Ok(())
     }
 
     /// Waits for `future` (GIL released) while serving rebalance callbacks on this
@@ -712,7 +672,7 @@ impl Consumer {
                 tidelog::runtime::handle().block_on(async {
                     tokio::select! {
                         done = &mut task => Some(done),
-                        _ = events.arrived.notified() => None,
+                        _ = events.arrived() => None,
                         _ = tokio::time::sleep(crate::SIGNAL_CHECK) => None,
                     }
                 })
