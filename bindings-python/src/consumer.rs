@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tidelog::client::consumer::{
-    Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent, RebalanceEvents,
+    Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent, RebalanceEvents, Served,
     TopicPartition as CorePartition,
 };
 use tidelog::error::Error;
@@ -44,6 +44,9 @@ pub struct Consumer {
     /// Rebalance events waiting for a callback on the application's thread.
     events: Arc<RebalanceEvents>,
     callbacks: Arc<Mutex<Callbacks>>,
+    /// The event `tidelog.aio` is serving with a coroutine callback, held until
+    /// `_rebalance_done` lets its rebalance go on.
+    awaited_event: Mutex<Option<Served>>,
     /// Set while a rebalance callback runs: `assign` then sets positions instead of
     /// replacing the group's assignment.
     in_callback: AtomicBool,
@@ -55,6 +58,17 @@ fn partitions_of(list: &[Bound<'_, TopicPartition>]) -> Vec<CorePartition> {
         .map(|tp| {
             let tp = tp.borrow();
             (tp.topic.clone(), tp.partition)
+        })
+        .collect()
+}
+
+/// The (partition, timestamp in ms) pairs of an `offsets_for_times` argument, whose
+/// offsets hold the timestamps.
+fn timestamps_of(list: &[Bound<'_, TopicPartition>]) -> Vec<(CorePartition, i64)> {
+    list.iter()
+        .map(|tp| {
+            let tp = tp.borrow();
+            ((tp.topic.clone(), tp.partition), tp.offset)
         })
         .collect()
 }
@@ -152,6 +166,7 @@ impl Consumer {
             consumer,
             events,
             callbacks,
+            awaited_event: Mutex::new(None),
             in_callback: AtomicBool::new(false),
             closed: Arc::new(AtomicBool::new(false)),
         })
@@ -405,13 +420,7 @@ impl Consumer {
         partitions: Vec<Bound<'py, TopicPartition>>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let wanted: Vec<(CorePartition, i64)> = partitions
-            .iter()
-            .map(|tp| {
-                let tp = tp.borrow();
-                ((tp.topic.clone(), tp.partition), tp.offset)
-            })
-            .collect();
+        let wanted = timestamps_of(&partitions);
         let consumer = self.consumer.clone();
         let limit = crate::timeout(timeout);
         let found = crate::wait(py, async move {
@@ -454,7 +463,7 @@ impl Consumer {
     /// For `tidelog.aio.AIOConsumer.poll`: an asyncio future of the next record (a
     /// Message, an error event, or None after `timeout` seconds; None or -1: no limit).
     /// Rebalance callbacks are not served meanwhile: `_events_future` says when to call
-    /// `_serve_events`.
+    /// `_next_rebalance`.
     #[pyo3(signature = (timeout = None))]
     fn _poll_future(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         self.check_open()?;
@@ -570,7 +579,7 @@ impl Consumer {
     }
 
     /// For `tidelog.aio.AIOConsumer`: an asyncio future that resolves to None once a
-    /// rebalance event waits for `_serve_events`. The caller keeps one at a time and
+    /// rebalance event waits for `_next_rebalance`. The caller keeps one at a time and
     /// does not cancel it, so that no wakeup goes to a future nobody awaits.
     fn _events_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let events = self.events.clone();
@@ -579,9 +588,62 @@ impl Consumer {
         })
     }
 
-    /// Calls the rebalance callbacks of waiting events on this thread (as `poll` does).
-    fn _serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
-        Self::serve_events(slf)
+    /// For `tidelog.aio.AIOConsumer`, which awaits coroutine callbacks: the next waiting
+    /// rebalance event as `(callback, [TopicPartition])`, or None. Its rebalance waits
+    /// until `_rebalance_done`; meanwhile `assign` sets positions as in a callback.
+    fn _next_rebalance<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(Py<PyAny>, Bound<'py, PyList>)>> {
+        let Some((callback, list, served)) = self.next_rebalance(py)? else {
+            return Ok(None);
+        };
+        *self.awaited_event.lock().unwrap_or_else(|p| p.into_inner()) = Some(served);
+        self.in_callback.store(true, Ordering::Relaxed);
+        Ok(Some((callback, list)))
+    }
+
+    /// Lets the rebalance of the event `_next_rebalance` gave go on.
+    fn _rebalance_done(&self) {
+        self.in_callback.store(false, Ordering::Relaxed);
+        self.awaited_event
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    /// For `tidelog.aio.AIOConsumer.unsubscribe`: an asyncio future that resolves once the
+    /// consumer left the group (rebalance events meanwhile are served by the caller).
+    fn _unsubscribe_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.unsubscribe().await },
+            |py, result| {
+                result.map_err(error::raise)?;
+                Ok(py.None())
+            },
+        )
+    }
+
+    /// For `tidelog.aio.AIOConsumer.offsets_for_times`: an asyncio future of the list
+    /// `offsets_for_times` returns.
+    fn _offsets_for_times_future(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<Bound<'_, TopicPartition>>,
+    ) -> PyResult<Py<PyAny>> {
+        let wanted = timestamps_of(&partitions);
+        let consumer = self.consumer.clone();
+        crate::asyncio_future(
+            py,
+            async move { consumer.offsets_for_times(&wanted).await },
+            |py, found| {
+                Ok(python_list(py, found.map_err(error::raise)?)?
+                    .into_any()
+                    .unbind())
+            },
+        )
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -624,13 +686,16 @@ impl Consumer {
         }
     }
 
-    /// Calls the application's callbacks for queued rebalance events, then lets the
-    /// rebalance go on (also when a callback raised: its exception propagates).
-    fn serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let py = slf.py();
-        let this = slf.get();
-        while let Some((event, served)) = this.events.next() {
-            let callback = this
+    /// The next queued rebalance event that has a callback: the callback, the
+    /// partitions as a list of TopicPartition, and what lets the rebalance go on once
+    /// dropped. Events whose callback was removed meanwhile go on at once.
+    #[allow(clippy::type_complexity)]
+    fn next_rebalance<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(Py<PyAny>, Bound<'py, PyList>, Served)>> {
+        while let Some((event, served)) = self.events.next() {
+            let callback = self
                 .callbacks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -639,17 +704,22 @@ impl Consumer {
             let (RebalanceEvent::Assigned(partitions)
             | RebalanceEvent::Revoked(partitions)
             | RebalanceEvent::Lost(partitions)) = event;
-            let result = match callback {
-                Some(callback) => {
-                    let list =
-                        python_list(py, partitions.into_iter().map(|tp| (tp, OFFSET_INVALID)))?;
-                    this.in_callback.store(true, Ordering::Relaxed);
-                    let result = callback.call1(py, (slf, list));
-                    this.in_callback.store(false, Ordering::Relaxed);
-                    result
-                }
-                None => Ok(py.None()),
-            };
+            if let Some(callback) = callback {
+                let list = python_list(py, partitions.into_iter().map(|tp| (tp, OFFSET_INVALID)))?;
+                return Ok(Some((callback, list, served)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Calls the application's callbacks for queued rebalance events, then lets the
+    /// rebalance go on (also when a callback raised: its exception propagates).
+    fn serve_events(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let this = slf.get();
+        while let Some((callback, list, served)) = this.next_rebalance(slf.py())? {
+            this.in_callback.store(true, Ordering::Relaxed);
+            let result = callback.call1(slf.py(), (slf, list));
+            this.in_callback.store(false, Ordering::Relaxed);
             drop(served);
             result?;
         }

@@ -129,24 +129,35 @@ def test_aio_consumer_assign_seek_pause_and_resume(kafka, aio, bootstrap, topic)
     asyncio.run(main())
 
 
-def test_aio_rebalance_callbacks_run(kafka, aio, bootstrap, topic):
+def test_aio_rebalance_callbacks_are_awaited_and_revoke_can_commit(kafka, aio, bootstrap, topic):
     produce(kafka, bootstrap, topic, 2, partition=0)
-    assigned = []
+    group = f"{topic}-g"
+    assigned, revoked = [], []
 
     async def main():
-        consumer = aio.AIOConsumer(consumer_conf(bootstrap, f"{topic}-g"))
-        def on_assign(c, partitions):
+        consumer = aio.AIOConsumer(consumer_conf(bootstrap, group))
+
+        async def on_assign(c, partitions):
+            assert c is consumer
+            await asyncio.sleep(0.01)  # a coroutine, awaited before the rebalance goes on
             assigned.append(sorted((p.topic, p.partition) for p in partitions))
-        if kafka.__name__ == "confluent_kafka":
-            # confluent_kafka.aio awaits its rebalance callbacks.
-            async def callback(c, partitions):
-                on_assign(c, partitions)
-        else:
-            callback = on_assign
-        await consumer.subscribe([topic], on_assign=callback)
+
+        async def on_revoke(c, partitions):
+            revoked.append(sorted((p.topic, p.partition) for p in partitions))
+            await c.commit(offsets=[kafka.TopicPartition(topic, 0, 2)], asynchronous=False)
+
+        await consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
         msg = None
         while msg is None:
             msg = await consumer.poll(1.0)
+        await consumer.unsubscribe()
+        found = await consumer.offsets_for_times([kafka.TopicPartition(topic, 0, 0)], timeout=10)
+        assert [(p.partition, p.offset) for p in found] == [(0, 0)]
         await consumer.close()
-    asyncio.run(main())
+        reader = kafka.Consumer(consumer_conf(bootstrap, group))
+        committed = reader.committed([kafka.TopicPartition(topic, 0)], timeout=10)
+        reader.close()
+        return committed[0].offset
+    assert asyncio.run(main()) == 2, "on_revoke's commit went through before the group was left"
     assert assigned[0] == [(topic, 0), (topic, 1)]
+    assert revoked and revoked[0] == [(topic, 0), (topic, 1)]

@@ -13,12 +13,15 @@ tidelog's Rust runtime, which resolves an asyncio future of the running loop thr
     async for msg in consumer:                                         # beyond confluent
         ...
 
-Rebalance callbacks (`on_assign`, `on_revoke`, `on_lost`) are plain functions called on
-the loop's thread with the synchronous `Consumer` underneath; the rebalance waits for
-them.
+Rebalance callbacks (`on_assign`, `on_revoke`, `on_lost`) are coroutine functions, as
+confluent_kafka.aio has them, awaited on the loop with `(AIOConsumer, [TopicPartition])`
+while a `poll`, `consume`, `commit`, `unsubscribe` or `close` of the consumer waits; the
+rebalance waits for them, so `on_revoke` can still `await consumer.commit(...)`. Plain
+functions are called as well.
 """
 
 import asyncio
+import inspect
 from typing import Any, Dict, List, Optional
 
 from ._native import Consumer, Message, Producer, TopicPartition
@@ -133,17 +136,32 @@ class AIOConsumer:
             if msg is not None:
                 return msg
 
-    async def _serving(self, work: asyncio.Future) -> Any:
-        """Awaits `work` while serving rebalance callbacks on this thread whenever an
-        event arrives. One events future is kept and never cancelled (see the native
-        `_events_future`)."""
+    async def _serve_rebalances(self) -> None:
+        """Runs the callbacks of waiting rebalance events, awaiting coroutines; each
+        rebalance goes on once its callback returned or raised (its exception
+        propagates)."""
         while True:
-            self._consumer._serve_events()
+            event = self._consumer._next_rebalance()
+            if event is None:
+                return
+            callback, partitions = event
+            try:
+                outcome = callback(self, partitions)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            finally:
+                self._consumer._rebalance_done()
+
+    async def _serving(self, work: asyncio.Future) -> Any:
+        """Awaits `work` while serving rebalance callbacks whenever an event arrives. One
+        events future is kept and never cancelled (see the native `_events_future`)."""
+        while True:
+            await self._serve_rebalances()
             if self._events is None or self._events.done():
                 self._events = self._consumer._events_future()
             await asyncio.wait({work, self._events}, return_when=asyncio.FIRST_COMPLETED)
             if work.done():
-                self._consumer._serve_events()
+                await self._serve_rebalances()
                 return work.result()
 
     async def poll(self, timeout: Optional[float] = None) -> Optional[Message]:
@@ -176,6 +194,12 @@ class AIOConsumer:
             return self._consumer.commit(message=message, offsets=offsets, asynchronous=True)
         return await self._serving(self._consumer._commit_future(message, offsets))
 
+    async def offsets_for_times(self, partitions: List[TopicPartition],
+                                timeout: Optional[float] = None) -> List[TopicPartition]:
+        """For each partition, whose `offset` holds a timestamp (ms), the earliest offset
+        with a timestamp at or after it (-1 when none)."""
+        return await asyncio.wait_for(self._consumer._offsets_for_times_future(partitions), timeout)
+
     async def committed(self, partitions: List[TopicPartition], timeout: Optional[float] = None) -> List[TopicPartition]:
         """The group's committed offsets (OFFSET_INVALID where none)."""
         return await asyncio.wait_for(self._consumer._committed_future(partitions), timeout)
@@ -191,11 +215,13 @@ class AIOConsumer:
 
     async def subscribe(self, topics: List[str], on_assign: Any = None, on_revoke: Any = None,
                         on_lost: Any = None) -> None:
-        """As `Consumer.subscribe`; the callbacks get the underlying `Consumer`."""
+        """As `Consumer.subscribe`; the callbacks are coroutine functions taking
+        `(AIOConsumer, [TopicPartition])`."""
         self._consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
 
     async def unsubscribe(self) -> None:
-        self._consumer.unsubscribe()
+        """Leaves the group (on_revoke runs first) and drops the subscription."""
+        await self._serving(self._consumer._unsubscribe_future())
 
     async def assign(self, partitions: List[TopicPartition]) -> None:
         self._consumer.assign(partitions)
