@@ -1,9 +1,13 @@
 """Fixtures for the Python SDK's tests. Every test that takes `kafka` runs twice: with
 `tidelog` and with `confluent_kafka` imported as the client, both against a tidelog
-broker, which shows that code written for confluent-kafka runs unchanged on tidelog."""
+broker, which shows that code written for confluent-kafka runs unchanged on tidelog.
+The broker is an EmbeddedBroker, or `tidelog serve` when $TIDELOG_BIN names the binary."""
 
 import importlib
+import importlib.util
 import itertools
+import os
+import pathlib
 import time
 
 import pytest
@@ -13,11 +17,28 @@ import tidelog
 _names = itertools.count()
 
 
+def _serve_broker_class():
+    """`Broker` of tests/python/conftest.py, which runs the `tidelog serve` binary."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "tests" / "python" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("tidelog_serve_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Broker
+
+
 @pytest.fixture(scope="session")
-def broker():
-    """One in-process tidelog broker for the session (topics auto-created, 2 partitions)."""
-    with tidelog.EmbeddedBroker(partitions=2) as running:
-        yield running
+def broker(tmp_path_factory):
+    """One tidelog broker for the session (topics auto-created, 2 partitions): in-process
+    (EmbeddedBroker), or the `tidelog serve` binary at $TIDELOG_BIN when that is set."""
+    if not os.environ.get("TIDELOG_BIN"):
+        with tidelog.EmbeddedBroker(partitions=2) as running:
+            yield running
+        return
+    data_dir = tmp_path_factory.mktemp("tidelog-data")
+    running = _serve_broker_class()("--data-dir", str(data_dir), "--partitions", "2")
+    running.bootstrap_servers = running.bootstrap
+    yield running
+    assert running.stop() == 0, "tidelog serve exits cleanly"
 
 
 @pytest.fixture(scope="session")
