@@ -902,6 +902,13 @@ impl Runner {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    // The client's own logs, on stderr, when RUST_LOG asks for them (to diagnose a failure).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let (code, message) = match run(args).await {
         Ok(()) => (0, "passed".to_string()),
         Err(Stop::Failed(message)) => (1, format!("failed: {message}")),

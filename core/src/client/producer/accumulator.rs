@@ -791,6 +791,9 @@ impl State {
                     if front.ready_at(config, force) > now {
                         continue;
                     }
+                    if !(topic.sequences.get(partition)).is_none_or(Sequencing::can_send_another) {
+                        continue;
+                    }
                     let size = front.size();
                     if !request.is_empty() && request_bytes + size > config.max_request_size {
                         continue;

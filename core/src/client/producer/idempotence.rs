@@ -21,6 +21,9 @@
 //! - INVALID_PRODUCER_EPOCH / PRODUCER_FENCED: the broker knows a newer epoch of this
 //!   producer id than ours, so the producer asks for a new id.
 //!
+//! A partition sends one batch at a time until one is acknowledged under its identity
+//! ([`Sequencing::can_send_another`]).
+//!
 //! Partitions that need nothing keep their identity until none of their batches is
 //! outstanding, then move to the producer's current one (the broker accepts a new epoch
 //! from sequence 0).
@@ -145,6 +148,17 @@ impl Sequencing {
             identity: self.identity,
             first_sequence,
         }
+    }
+
+    /// Whether another of the partition's batches may be sent while `in_flight` are.
+    /// A broker with no state for this producer on the partition takes any first
+    /// sequence (Kafka's producer state checks only the epoch then), so until a batch is
+    /// acknowledged under this identity only one is in flight: otherwise a later batch
+    /// could be written ahead of an earlier one that was refused (NOT_LEADER_OR_FOLLOWER
+    /// from a partition whose leader is not ready yet), and the earlier one could never
+    /// follow it.
+    pub fn can_send_another(&self) -> bool {
+        self.in_flight == 0 || self.last_acked_offset.is_some()
     }
 
     /// Asks for the partition to be renumbered under an identity of at least `reset`.
@@ -336,6 +350,19 @@ mod tests {
                 first_sequence: 0
             }
         );
+    }
+
+    #[test]
+    fn one_batch_at_a_time_until_one_is_acknowledged() {
+        let mut sequencing = Sequencing::new(FIRST);
+        assert!(sequencing.can_send_another());
+        let first = sequencing.number(FIRST, 3);
+        sequencing.in_flight = 1;
+        assert!(!sequencing.can_send_another(), "the broker may take any first sequence");
+        sequencing.acknowledged(first, 3, 0);
+        assert!(sequencing.can_send_another());
+        sequencing.restart(FIRST.bumped().unwrap());
+        assert!(!sequencing.can_send_another(), "again under a new identity");
     }
 
     #[test]
