@@ -2,6 +2,7 @@
 fixture) against a tidelog broker: producing with delivery reports, consuming with
 groups and rebalance callbacks, commits and positions, and bad input."""
 
+import os
 import threading
 import time
 
@@ -344,3 +345,24 @@ def test_a_thread_producing_and_a_thread_consuming_both_progress(kafka, bootstra
     assert consumed == list(range(total))
     # Records were read while the producer was still running.
     assert produced_when_read.count(False) > 0
+
+
+def test_a_forked_child_makes_clients_of_its_own(kafka, bootstrap, topic):
+    # The parent's client runtime has no threads in a child (multiprocessing's default
+    # start method on Linux is fork): a client made in the child must still work.
+    produce(kafka, bootstrap, topic, 1, partition=0)
+    pid = os.fork()
+    if pid == 0:
+        delivered = []
+        try:
+            child = kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+            child.produce(topic, b"from-the-child", partition=0,
+                          on_delivery=lambda err, msg: delivered.append(err is None))
+            child.flush(15)
+        finally:
+            os._exit(0 if delivered == [True] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's record was delivered"
+    c = consumer(kafka, bootstrap, f"{topic}-g")
+    assert c.get_watermark_offsets(kafka.TopicPartition(topic, 0), timeout=10) == (0, 2)
+    c.close()

@@ -358,7 +358,10 @@ mod tests {
         assert!(sequencing.can_send_another());
         let first = sequencing.number(FIRST, 3);
         sequencing.in_flight = 1;
-        assert!(!sequencing.can_send_another(), "the broker may take any first sequence");
+        assert!(
+            !sequencing.can_send_another(),
+            "the broker may take any first sequence"
+        );
         sequencing.acknowledged(first, 3, 0);
         assert!(sequencing.can_send_another());
         sequencing.restart(FIRST.bumped().unwrap());
