@@ -242,7 +242,9 @@ test('admin: topics, partitions, metadata, offsets, configs, groups, records, cl
   const fetched = await admin.fetchOffsets({ groupId, topics: [topic] })
   assert.equal(fetched[0].partitions.find(p => p.partition === 0).offset, '1')
   await admin.resetOffsets({ groupId, topic, earliest: true })
-  assert.equal((await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions[0].offset, '0')
+  // KafkaJS commits -2 ("earliest") where tidelog commits the offset it stands for.
+  const reset = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions[0].offset
+  assert.equal(reset, isTidelog ? '0' : '-2')
   assert.ok((await admin.listGroups()).groups.some(g => g.groupId === groupId))
   const described = await admin.describeGroups([groupId])
   assert.equal(described.groups[0].groupId, groupId)
@@ -270,7 +272,6 @@ test('admin: topics, partitions, metadata, offsets, configs, groups, records, cl
 })
 
 test('errors: bad config, wrong types, unknown topic', async () => {
-  assert.throws(() => new client.Kafka({ brokers: 'nope' }), e => e instanceof client.KafkaJSError && e.name === 'KafkaJSNonRetriableError')
   assert.throws(() => kafka.consumer({}), { name: 'KafkaJSNonRetriableError', message: /groupId/ })
   const producer = kafka.producer()
   await producer.connect()
@@ -286,6 +287,7 @@ test('errors: bad config, wrong types, unknown topic', async () => {
 })
 
 test('tidelog only: bad Kafka values name the key, unreachable brokers fail connect', { skip: !isTidelog }, async () => {
+  assert.throws(() => new client.Kafka({ brokers: 'nope' }), e => e instanceof client.KafkaJSError && e.name === 'KafkaJSNonRetriableError')
   assert.throws(() => kafka.consumer({ groupId: 'g', sessionTimeout: -5 }), { name: 'KafkaJSNonRetriableError', message: /session.timeout.ms/ })
   assert.throws(() => kafka.producer({ maxInFlightRequests: 0 }), e => e.name === 'KafkaJSNonRetriableError' && /max.in.flight/.test(e.message))
   const nowhere = new client.Kafka({ brokers: ['127.0.0.1:1'] })
