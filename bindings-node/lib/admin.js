@@ -49,7 +49,8 @@ class Admin {
 
   /**
    * Creates `topics: [{ topic, numPartitions, replicationFactor, configEntries }]`;
-   * resolves to true if all were created, false if some already existed.
+   * resolves to true if all were created, false if some already existed; rejects with
+   * KafkaJSAggregateError of KafkaJSCreateTopicError for the others.
    */
   async createTopics ({ topics, validateOnly = false } = {}) {
     if (!Array.isArray(topics)) throw invalid(`Invalid topics array ${topics}`)
@@ -60,7 +61,11 @@ class Admin {
       configEntries: (t.configEntries || []).map(({ name, value }) => ({ name, value: String(value) }))
     }))
     const results = await this.call(a => a.createTopics(list, validateOnly))
-    check(results, ['TOPIC_ALREADY_EXISTS'])
+    const failed = results.filter(r => r.error && r.error.type !== 'TOPIC_ALREADY_EXISTS')
+    if (failed.length > 0) {
+      throw new errors.KafkaJSAggregateError('Topic creation errors',
+        failed.map(r => new errors.KafkaJSCreateTopicError(r.error, r.name)))
+    }
     return !results.some(r => r.error)
   }
 

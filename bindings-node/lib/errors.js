@@ -28,6 +28,15 @@ class KafkaJSProtocolError extends KafkaJSError {
   }
 }
 
+/** A topic that createTopics could not create (in a KafkaJSAggregateError). */
+class KafkaJSCreateTopicError extends KafkaJSProtocolError {
+  constructor (e, topic) {
+    super(e)
+    this.topic = topic
+    this.name = 'KafkaJSCreateTopicError'
+  }
+}
+
 /** A retriable error that kept failing until the call's time ran out. */
 class KafkaJSNumberOfRetriesExceeded extends KafkaJSNonRetriableError {
   constructor (e, { retryCount = 0, retryTime = 0 } = {}) {
@@ -132,6 +141,7 @@ module.exports = {
   KafkaJSError,
   KafkaJSNonRetriableError,
   KafkaJSProtocolError,
+  KafkaJSCreateTopicError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSConnectionError,
   KafkaJSRequestTimeoutError,

@@ -190,6 +190,7 @@ export declare class KafkaJSError extends Error { readonly retriable: boolean; r
 export declare class KafkaJSNonRetriableError extends KafkaJSError {}
 /** `type` is Kafka's error name (e.g. UNKNOWN_TOPIC_OR_PARTITION), `code` its number. */
 export declare class KafkaJSProtocolError extends KafkaJSError { readonly type: string; readonly code: number }
+export declare class KafkaJSCreateTopicError extends KafkaJSProtocolError { readonly topic: string }
 export declare class KafkaJSNumberOfRetriesExceeded extends KafkaJSNonRetriableError { readonly retryCount: number; readonly retryTime: number }
 export declare class KafkaJSConnectionError extends KafkaJSError { readonly broker?: string; readonly code?: string }
 export declare class KafkaJSRequestTimeoutError extends KafkaJSError { readonly broker?: string }
