@@ -336,3 +336,33 @@ async fn the_record_stream_yields_in_order_and_ends_at_close() {
         .expect("a closed consumer's stream ends");
     assert!(after_close.is_none());
 }
+
+#[tokio::test]
+async fn poll_batch_takes_many_records_per_call_in_order_and_advances_positions() {
+    let broker = TestBroker::start();
+    let topic = unique_name("batches");
+    seed(&broker, &topic, 1, 300).await;
+    let consumer = consumer(broker.bootstrap_servers(), &[]);
+    consumer.assign(&[(topic.clone(), 0)]);
+    let mut offsets = Vec::new();
+    let mut calls = 0;
+    while offsets.len() < 300 {
+        let batch = consumer
+            .poll_batch(128, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(!batch.is_empty(), "records stopped at {}", offsets.len());
+        assert!(batch.len() <= 128, "{} records for max 128", batch.len());
+        offsets.extend(batch.iter().map(|r| r.offset));
+        calls += 1;
+    }
+    assert_eq!(offsets, (0..300).collect::<Vec<i64>>());
+    assert!(calls < 300, "one record per call");
+    assert_eq!(consumer.position(&(topic.clone(), 0)), Some(300));
+    let empty = consumer
+        .poll_batch(10, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(empty.is_empty());
+    consumer.close().await.unwrap();
+}

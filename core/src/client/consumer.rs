@@ -1382,6 +1382,24 @@ impl Consumer {
     /// # Panics
     /// If it has to wait outside a tokio runtime with timers enabled.
     pub async fn poll(&self, timeout: Duration) -> Result<Option<ConsumerRecord>, Error> {
+        Ok(self.poll_batch(1, timeout).await?.pop())
+    }
+
+    /// Up to `max` records (at least one is taken even for `max` 0), waiting up to
+    /// `timeout` for the first to arrive; empty if none did. It returns at once with what
+    /// is buffered, in the order [`Consumer::poll`] would return it, and advances
+    /// [`Consumer::position`] past each: a binding takes many records per call.
+    ///
+    /// # Errors
+    /// Those of [`Consumer::poll`].
+    ///
+    /// # Panics
+    /// If it has to wait outside a tokio runtime with timers enabled.
+    pub async fn poll_batch(
+        &self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ConsumerRecord>, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let arrived = self.inner.arrived.notified();
@@ -1390,22 +1408,30 @@ impl Consumer {
                 if let Some(error) = state.error.take() {
                     return Err(error);
                 }
-                if let Some(record) = state.records.pop_front() {
-                    if let Some(p) = state
-                        .assigned
-                        .get_mut(&(record.topic.clone(), record.partition))
-                    {
-                        p.consumed_position = Some(record.offset + 1);
+                let buffered = state.records.len();
+                if buffered > 0 {
+                    let taken = max.clamp(1, buffered);
+                    let batch: Vec<ConsumerRecord> = state.records.drain(..taken).collect();
+                    for record in &batch {
+                        if let Some(p) = state
+                            .assigned
+                            .get_mut(&(record.topic.clone(), record.partition))
+                        {
+                            p.consumed_position = Some(record.offset + 1);
+                        }
                     }
-                    if state.records.len() + 1 == MAX_QUEUED_RECORDS / 2 {
+                    // The fetcher waits for the buffer to drain below half.
+                    if buffered >= MAX_QUEUED_RECORDS / 2
+                        && buffered - taken < MAX_QUEUED_RECORDS / 2
+                    {
                         self.inner.wake_fetcher.notify_one();
                     }
-                    return Ok(Some(record));
+                    return Ok(batch);
                 }
             }
             self.inner.wake_fetcher.notify_one();
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return Ok(None);
+                return Ok(Vec::new());
             }
         }
     }
