@@ -266,11 +266,12 @@ export declare class Consumer {
    */
   subscribe(topics: Array<string>): void
   /**
-   * Calls `listener(null, kind, partitions)` on the event loop for every change of
-   * assignment: `kind` is `assigned`, `revoked` or `lost`. The consumer does not wait
-   * for the listener.
+   * Calls `listener(null, kind, partitions, done)` on the event loop for every change
+   * of assignment: `kind` is `assigned`, `revoked` or `lost`. The rebalance waits until
+   * the listener calls `done()`, so it can commit revoked partitions, or seek assigned
+   * ones before they are fetched, as KafkaJS's rebalance allows.
    */
-  onRebalance(listener: (error: null, kind: 'assigned' | 'revoked' | 'lost', partitions: Array<TopicPartition>) => void): void
+  onRebalance(listener: (error: null, kind: 'assigned' | 'revoked' | 'lost', partitions: Array<TopicPartition>, done: () => void) => void): void
   /**
    * Resolves to up to `max` records, waiting up to `timeoutMs` ms for the first; an
    * empty array if none came. Rejects with an error the background work met
@@ -282,7 +283,10 @@ export declare class Consumer {
    * positions of every assigned partition.
    */
   commit(offsets?: Array<TopicPartitionOffset> | undefined | null): Promise<void>
-  /** Moves an assigned partition to `offset` (buffered records of it are dropped). */
+  /**
+   * Moves an assigned partition to `offset`, -2 for its earliest or -1 for its latest
+   * (buffered records of it are dropped).
+   */
   seek(topic: string, partition: number, offset: number): void
   /** Stops fetching `list` until `resume`. */
   pause(list: Array<TopicPartition>): void

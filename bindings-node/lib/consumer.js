@@ -31,6 +31,9 @@ const events = {
 const BATCH = 2000
 /** How long one `pollBatch` waits for a record (ms) before the loop checks its state. */
 const POLL_WAIT = 100
+// KafkaJS's special seek offsets.
+const EARLIEST = -2
+const LATEST = -1
 
 function invalid (message) {
   return new errors.KafkaJSNonRetriableError(message)
@@ -162,14 +165,18 @@ class Consumer {
       this.native = errors.convertedSync(() => new native.Consumer([
         ...this.settings, ['auto.offset.reset', this.fromBeginning ? 'earliest' : 'latest']
       ]))
-      this.native.onRebalance((_, kind, partitions) => this.rebalanced(kind, partitions))
+      this.native.onRebalance((_, kind, partitions, done) => {
+        this.rebalanced(kind, partitions).finally(done)
+      })
     }
     errors.convertedSync(() => this.native.subscribe(this.topics))
     this.running = true
     this.loop = this.consume()
   }
 
-  rebalanced (kind, partitions) {
+  // The rebalance waits for the returned Promise: seeks and pauses apply before the
+  // assigned partitions are fetched, and revoked ones are committed before they move.
+  async rebalanced (kind, partitions) {
     if (kind === 'assigned') {
       for (const { topic, partition } of partitions) {
         const k = key(topic, partition)
@@ -194,7 +201,7 @@ class Consumer {
       const revoked = partitions.map(({ topic, partition }) => key(topic, partition))
       for (const k of revoked) this.generation.set(k, (this.generation.get(k) || 0) + 1)
       if (kind === 'revoked' && this.options.autoCommit) {
-        this.commitResolved(revoked).catch(() => {})
+        await this.commitResolved(revoked).catch(() => {})
       }
       for (const k of revoked) this.resolved.delete(k)
     }
@@ -218,8 +225,11 @@ class Consumer {
         if (records.length > 0) await this.process(records)
         await this.commitOffsetsIfNecessary()
       } catch (error) {
-        this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart: false })
-        this.running = false
+        // As KafkaJS: a retriable error (a commit while the broker restarts) restarts the
+        // loop; any other error, or one the application threw, stops it.
+        const restart = Boolean(error && error.retriable)
+        this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+        if (!restart) this.running = false
       }
     }
   }
@@ -368,14 +378,15 @@ class Consumer {
     if (offset === undefined || offset === null || !Number.isInteger(next)) {
       throw invalid(`Invalid offset, expected a long received ${offset}`)
     }
-    if (next < 0) throw invalid('Offset must not be a negative number')
+    // KafkaJS's special offsets: -2 the earliest, -1 the latest.
+    if (next < 0 && next !== EARLIEST && next !== LATEST) throw invalid('Offset must not be a negative number')
     if (!this.native) throw invalid('Consumer group was not initialized, consumer#run must be called first')
     const k = key(topic, partition)
     this.generation.set(k, (this.generation.get(k) || 0) + 1)
     const assigned = this.native.assignment().some(tp => tp.topic === topic && tp.partition === partition)
     if (assigned) this.native.seek(topic, partition, next)
     else this.pendingSeeks.set(k, next)
-    if (this.options.autoCommit) this.resolved.set(k, { topic, partition, offset: next })
+    if (this.options.autoCommit && next >= 0) this.resolved.set(k, { topic, partition, offset: next })
   }
 
   targets (topicPartitions, verb) {

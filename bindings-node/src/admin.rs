@@ -281,11 +281,13 @@ impl Admin {
             .into_iter()
             .map(|t| CoreNewTopic {
                 name: t.topic,
-                partitions: t.num_partitions.filter(|n| *n > 0),
+                // KafkaJS's -1 (its default) is the broker's default; any other value
+                // goes to the broker, which refuses 0 as Kafka does.
+                partitions: t.num_partitions.filter(|n| *n != -1),
                 replication_factor: t
                     .replication_factor
-                    .filter(|n| *n > 0)
-                    .map(|n| n.clamp(1, i32::from(i16::MAX)) as i16),
+                    .filter(|n| *n != -1)
+                    .map(|n| n.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16),
                 configs: t
                     .config_entries
                     .unwrap_or_default()

@@ -7,9 +7,10 @@ use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
 use napi::{Env, JsFunction, JsObject, JsUnknown};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tidelog::client::consumer::{Consumer as CoreConsumer, ConsumerConfig, RebalanceEvent};
+use tokio::sync::oneshot;
 
 /// A consumer configured by Kafka keys (`bootstrap.servers`, `group.id`,
 /// `session.timeout.ms`, `fetch.max.bytes`, `enable.auto.commit`, ...). Connects
@@ -18,6 +19,10 @@ use tidelog::client::consumer::{Consumer as CoreConsumer, ConsumerConfig, Rebala
 pub struct Consumer {
     consumer: Arc<CoreConsumer>,
 }
+
+/// KafkaJS's special seek offsets.
+const EARLIEST: i64 = -2;
+const LATEST: i64 = -1;
 
 fn partitions(list: Vec<TopicPartition>) -> Vec<(String, i32)> {
     list.into_iter().map(Into::into).collect()
@@ -44,38 +49,53 @@ impl Consumer {
             .map_err(|e| crate::error::to_js(&env, &e))
     }
 
-    /// Calls `listener(null, kind, partitions)` on the event loop for every change of
-    /// assignment: `kind` is `assigned`, `revoked` or `lost`. The consumer does not wait
-    /// for the listener.
+    /// Calls `listener(null, kind, partitions, done)` on the event loop for every change
+    /// of assignment: `kind` is `assigned`, `revoked` or `lost`. The rebalance waits until
+    /// the listener calls `done()`, so it can commit revoked partitions, or seek assigned
+    /// ones before they are fetched, as KafkaJS's rebalance allows.
     #[napi(
-        ts_args_type = "listener: (error: null, kind: 'assigned' | 'revoked' | 'lost', partitions: Array<TopicPartition>) => void"
+        ts_args_type = "listener: (error: null, kind: 'assigned' | 'revoked' | 'lost', partitions: Array<TopicPartition>, done: () => void) => void"
     )]
     pub fn on_rebalance(&self, env: Env, listener: JsFunction) -> napi::Result<()> {
-        let mut call: ThreadsafeFunction<_, ErrorStrategy::CalleeHandled> = listener
-            .create_threadsafe_function(
-                0,
-                |ctx: ThreadSafeCallContext<(&'static str, Vec<(String, i32)>)>| {
-                    let (kind, list) = ctx.value;
-                    let mut array = ctx.env.create_array_with_length(list.len())?;
-                    for (i, (topic, partition)) in list.into_iter().enumerate() {
-                        let mut tp = ctx.env.create_object()?;
-                        tp.set_named_property("topic", ctx.env.create_string(&topic)?)?;
-                        tp.set_named_property("partition", ctx.env.create_int32(partition)?)?;
-                        array.set_element(i as u32, tp)?;
+        type Event = (&'static str, Vec<(String, i32)>, oneshot::Sender<()>);
+        let mut call: ThreadsafeFunction<Event, ErrorStrategy::CalleeHandled> = listener
+            .create_threadsafe_function(0, |ctx: ThreadSafeCallContext<Event>| {
+                let (kind, list, handled) = ctx.value;
+                let mut array = ctx.env.create_array_with_length(list.len())?;
+                for (i, (topic, partition)) in list.into_iter().enumerate() {
+                    let mut tp = ctx.env.create_object()?;
+                    tp.set_named_property("topic", ctx.env.create_string(&topic)?)?;
+                    tp.set_named_property("partition", ctx.env.create_int32(partition)?)?;
+                    array.set_element(i as u32, tp)?;
+                }
+                let handled = Mutex::new(Some(handled));
+                let done = ctx.env.create_function_from_closure("done", move |_| {
+                    if let Some(handled) = handled.lock().unwrap_or_else(|p| p.into_inner()).take()
+                    {
+                        let _ = handled.send(());
                     }
-                    let kind: JsUnknown = ctx.env.create_string(kind)?.into_unknown();
-                    Ok(vec![kind, array.into_unknown()])
-                },
-            )?;
+                    Ok(())
+                })?;
+                let kind: JsUnknown = ctx.env.create_string(kind)?.into_unknown();
+                Ok(vec![kind, array.into_unknown(), done.into_unknown()])
+            })?;
         // The listener alone does not keep the process alive.
         call.unref(&env)?;
-        self.consumer.set_rebalance_listener(move |event| {
-            let message = match event {
+        self.consumer.set_rebalance_listener_async(move |event| {
+            let (kind, list) = match event {
                 RebalanceEvent::Assigned(list) => ("assigned", list),
                 RebalanceEvent::Revoked(list) => ("revoked", list),
                 RebalanceEvent::Lost(list) => ("lost", list),
             };
-            call.call(Ok(message), ThreadsafeFunctionCallMode::NonBlocking);
+            let (handled, done) = oneshot::channel();
+            call.call(
+                Ok((kind, list, handled)),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+            // Dropped unsent (the event loop is gone): nothing to wait for.
+            async move {
+                let _ = done.await;
+            }
         });
         Ok(())
     }
@@ -120,10 +140,16 @@ impl Consumer {
         )
     }
 
-    /// Moves an assigned partition to `offset` (buffered records of it are dropped).
+    /// Moves an assigned partition to `offset`, -2 for its earliest or -1 for its latest
+    /// (buffered records of it are dropped).
     #[napi]
     pub fn seek(&self, topic: String, partition: i32, offset: i64) {
-        self.consumer.seek(&(topic, partition), offset);
+        let target = (topic, partition);
+        match offset {
+            EARLIEST => self.consumer.seek_to_beginning(&[target]),
+            LATEST => self.consumer.seek_to_end(&[target]),
+            offset => self.consumer.seek(&target, offset),
+        }
     }
 
     /// Stops fetching `list` until `resume`.

@@ -34,6 +34,7 @@ pub fn info(error: &Error) -> ErrorInfo {
         Error::Timeout { .. } => "timeout",
         Error::Config(_) => "config",
         Error::UnsupportedApi { .. } => "unsupported",
+        Error::Purged { .. } => "purged",
     };
     let broker = match error {
         Error::Io { broker, .. }

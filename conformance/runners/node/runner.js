@@ -160,7 +160,8 @@ class Member {
       if (this.wanted) this.applyWanted()
     })
     consumer.on(consumer.events.CRASH, event => {
-      this.failure = event.payload.error
+      // A crash KafkaJS restarts from (a retriable error) is recovery, not failure.
+      if (!event.payload.restart) this.failure = event.payload.error
     })
   }
 
