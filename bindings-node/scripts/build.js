@@ -7,15 +7,15 @@
 // project (`npm install ./bindings-node`, where npm installs no devDependencies) it runs
 // cargo itself and ships the committed types.
 //
-// Cargo honours CARGO_TARGET_DIR. Dev profile by default (it reuses what `cargo test`
-// compiled); TIDELOG_NODE_PROFILE=release for an optimised build.
+// Cargo honours CARGO_TARGET_DIR. TIDELOG_NODE_PROFILE names the cargo profile: by
+// default release when installed into another project, dev in the package's checkout
+// (it reuses what `cargo test` compiled).
 'use strict'
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
-const profile = process.env.TIDELOG_NODE_PROFILE || 'dev'
 
 function fail (what, status) {
   console.error(`tidelog: ${what} (exit ${status})`)
@@ -55,5 +55,6 @@ function buildWithCargo () {
 }
 
 const cli = napiCli()
+const profile = process.env.TIDELOG_NODE_PROFILE || (cli ? 'dev' : 'release')
 if (cli) buildWithNapiCli(cli)
 else buildWithCargo()
