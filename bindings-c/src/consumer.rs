@@ -377,6 +377,50 @@ unsafe fn commit(
     Ok(serving(consumer, this, commit)??)
 }
 
+/// Looks up the group's committed offsets for the entries of `partitions` (OffsetFetch)
+/// and writes each into its entry's offset: the next offset to read, or
+/// TL_OFFSET_INVALID where the group has committed none. Waits up to `timeout_ms`
+/// (negative: no limit), serving the rebalance callback meanwhile.
+///
+/// Errors: TL_RESP_ERR__INVALID_ARG without `group.id` or for a NULL argument, the
+/// coordinator's errors (TL_RESP_ERR_COORDINATOR_NOT_AVAILABLE, ...), request errors,
+/// TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__STATE once closed. `partitions` stays the
+/// caller's. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn tl_committed(
+    consumer: *mut tl_consumer_t,
+    partitions: *mut tl_partition_list_t,
+    timeout_ms: c_int,
+) -> tl_resp_err_t {
+    status(catch(|| {
+        let this = open(consumer)?;
+        let list = partitions
+            .as_mut()
+            .ok_or_else(|| Failure::null("partitions"))?;
+        let core = this.consumer.clone();
+        let wanted = list.partitions();
+        let limit = timeout(timeout_ms);
+        let found = serving(consumer, this, async move {
+            tokio::time::timeout(limit, core.committed(&wanted)).await
+        })?
+        .map_err(|_| tidelog::error::Error::Timeout {
+            operation: "committed".into(),
+            timeout_ms: limit.as_millis() as u64,
+        })??;
+        for entry in &mut list.entries {
+            let key = (entry.topic.to_string_lossy().into_owned(), entry.partition);
+            entry.offset = found
+                .iter()
+                .find(|(tp, _)| *tp == key)
+                .map(|(_, offset)| *offset)
+                .filter(|offset| *offset >= 0)
+                .unwrap_or(crate::message::TL_OFFSET_INVALID);
+            entry.err = tl_resp_err_t::TL_RESP_ERR_NONE;
+        }
+        Ok(())
+    }))
+}
+
 /// Moves the assigned partition `topic` / `partition` to `offset` (an offset,
 /// TL_OFFSET_BEGINNING or TL_OFFSET_END): the next tl_consumer_poll returns records from
 /// there. A partition not assigned is ignored.
