@@ -736,6 +736,18 @@ typedef void (*tl_rebalance_cb)(tl_consumer_t *consumer,
                                 const tl_partition_list_t *partitions,
                                 void *opaque);
 
+/**
+ * An offset commit callback: `err` is how an asynchronous commit ended
+ * (TL_RESP_ERR_NONE, or the coordinator's or the request's error, as tl_commit returns
+ * them), `offsets` (owned by the library, valid during the call) what it committed (each
+ * the next offset to read; with a NULL list given to tl_commit, the positions it took),
+ * `opaque` the conf's. It may call the consumer's functions.
+ */
+typedef void (*tl_offset_commit_cb)(tl_consumer_t *consumer,
+                                    tl_resp_err_t err,
+                                    const tl_partition_list_t *offsets,
+                                    void *opaque);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1080,6 +1092,16 @@ tl_resp_err_t tl_conf_set_delivery_cb(tl_conf_t *conf, tl_delivery_cb callback);
  * Not thread-safe for the same `conf`. Errors: TL_RESP_ERR__INVALID_ARG for a NULL conf.
  */
 tl_resp_err_t tl_conf_set_rebalance_cb(tl_conf_t *conf, tl_rebalance_cb callback);
+
+/**
+ * Sets the consumer's offset commit callback (NULL: none), which hears how each
+ * asynchronous commit (tl_commit or tl_commit_message with `async_commit` non-zero)
+ * ended: it is called from the next tl_consumer_poll (or tl_commit, tl_unsubscribe,
+ * tl_consumer_close) on the calling thread after the commit finished.
+ *
+ * Not thread-safe for the same `conf`. Errors: TL_RESP_ERR__INVALID_ARG for a NULL conf.
+ */
+tl_resp_err_t tl_conf_set_offset_commit_cb(tl_conf_t *conf, tl_offset_commit_cb callback);
 
 /**
  * Sets the `opaque` pointer passed to every callback of clients made from `conf`. The
