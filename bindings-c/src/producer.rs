@@ -25,13 +25,19 @@ pub type tl_delivery_cb = Option<
 >;
 
 /// What a delivery report needs besides the outcome: the record as the application gave
-/// it (the key and value are shared with the batch, not copied; kept only when there is a
-/// delivery callback to read them).
+/// it. Small, as one is held per record until its report is served: the key and value
+/// (shared with the batch, not copied) are kept only when there is a delivery callback to
+/// read them.
 struct Sent {
     partition: i32,
+    opaque: Opaque,
+    kept: Option<Box<Kept>>,
+}
+
+/// A record's key and value, for its delivery report.
+struct Kept {
     key: Option<Bytes>,
     value: Option<Bytes>,
-    opaque: Opaque,
 }
 
 /// A Kafka producer.
@@ -130,12 +136,12 @@ pub unsafe extern "C" fn tl_produce_ts(
         }
         let key = payload(key, key_len);
         let value = payload(value, value_len);
-        // Only a delivery callback reads the key and value back: without one they are
-        // not kept until the report.
-        let (kept_key, kept_value) = match this.callback {
-            Some(_) => (key.clone(), value.clone()),
-            None => (None, None),
-        };
+        let kept = this.callback.map(|_| {
+            Box::new(Kept {
+                key: key.clone(),
+                value: value.clone(),
+            })
+        });
         let record = ProducerRecord {
             topic: topic.to_string(),
             partition: (partition >= 0).then_some(partition),
@@ -150,9 +156,8 @@ pub unsafe extern "C" fn tl_produce_ts(
         let delivery = this.producer.send(record)?;
         let sent = Sent {
             partition,
-            key: kept_key,
-            value: kept_value,
             opaque: Opaque(opaque),
+            kept,
         };
         this.reports.track(delivery, sent);
         Ok(())
@@ -187,14 +192,15 @@ unsafe fn serve(producer: *mut tl_producer_t, this: &tl_producer_t, timeout: Dur
     let reports = this.reports.take(timeout);
     let count = reports.len();
     for (result, sent) in reports {
+        let Kept { key, value } = *sent.kept.expect("kept while there is a callback");
         let report = match result {
             Ok(metadata) => tl_message_t {
                 topic: Some(c_string(metadata.topic)),
                 partition: metadata.partition,
                 offset: metadata.offset,
                 timestamp_ms: metadata.timestamp_ms,
-                key: sent.key,
-                value: sent.value,
+                key,
+                value,
                 headers: None,
                 err: tl_resp_err_t::TL_RESP_ERR_NONE,
                 errstr: None,
@@ -202,8 +208,8 @@ unsafe fn serve(producer: *mut tl_producer_t, this: &tl_producer_t, timeout: Dur
             },
             Err(error) => tl_message_t {
                 partition: sent.partition,
-                key: sent.key,
-                value: sent.value,
+                key,
+                value,
                 opaque: sent.opaque,
                 ..tl_message_t::failed(Failure::of(&error, true))
             },
