@@ -24,7 +24,10 @@ pub type Report<T> = (Result<RecordMetadata, Error>, T);
 
 /// The records tracked per batch outcome not yet complete, keyed by the outcome's address
 /// (unique while the outcome lives; the collector holds it until it removes the entry).
-type Batches<T> = HashMap<usize, Vec<(Place, T)>, BuildHasherDefault<AddressHasher>>;
+type Batches<T> = HashMap<usize, Tracked<T>, BuildHasherDefault<AddressHasher>>;
+
+/// The records tracked in one batch: each one's place in it and its context.
+type Tracked<T> = Vec<(Place, T)>;
 
 /// Hashes an address with one multiplication (Fibonacci hashing) instead of SipHash: the
 /// lookup runs once per tracked record, and addresses are not chosen by an adversary.
@@ -51,7 +54,7 @@ impl Hasher for AddressHasher {
 /// report is built when taken), after reports given back.
 struct Queue<T> {
     given_back: VecDeque<Report<T>>,
-    done: VecDeque<(Arc<Outcome>, Vec<(Place, T)>)>,
+    done: VecDeque<(Arc<Outcome>, Tracked<T>)>,
 }
 
 impl<T> Queue<T> {
