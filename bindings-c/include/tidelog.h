@@ -744,6 +744,18 @@ typedef void (*tl_rebalance_cb)(tl_consumer_t *consumer,
                                 const tl_partition_list_t *partitions,
                                 void *opaque);
 
+/**
+ * An offset commit callback: `err` is how an asynchronous commit ended
+ * (TL_RESP_ERR_NONE, or the coordinator's or the request's error, as tl_commit returns
+ * them), `offsets` (owned by the library, valid during the call) what it committed (each
+ * the next offset to read; with a NULL list given to tl_commit, the positions it took),
+ * `opaque` the conf's. It may call the consumer's functions.
+ */
+typedef void (*tl_offset_commit_cb)(tl_consumer_t *consumer,
+                                    tl_resp_err_t err,
+                                    const tl_partition_list_t *offsets,
+                                    void *opaque);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -790,6 +802,15 @@ tl_resp_err_t tl_admin_create_topic(tl_admin_t *admin,
  * argument. Thread-safe.
  */
 tl_resp_err_t tl_admin_delete_topic(tl_admin_t *admin, const char *topic, int timeout_ms);
+
+/**
+ * Deletes `group` (DeleteGroups): its committed offsets and metadata.
+ *
+ * Errors: TL_RESP_ERR_NON_EMPTY_GROUP while it has members,
+ * TL_RESP_ERR_GROUP_ID_NOT_FOUND, the coordinator's errors, request errors,
+ * TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__INVALID_ARG for a NULL argument. Thread-safe.
+ */
+tl_resp_err_t tl_admin_delete_group(tl_admin_t *admin, const char *group, int timeout_ms);
 
 /**
  * Grows `topic` to `total` partitions (CreatePartitions).
@@ -939,6 +960,20 @@ tl_resp_err_t tl_group_list_member(const tl_group_list_t *groups,
 void tl_group_list_destroy(tl_group_list_t *groups);
 
 /**
+ * Deletes the records of each entry of `partitions` before the entry's offset
+ * (DeleteRecords, asked of each partition's leader; TL_OFFSET_END: every record) and
+ * writes the answer into the entry: its offset becomes the partition's new log start
+ * offset, its error the partition's (e.g. TL_RESP_ERR_OFFSET_OUT_OF_RANGE past the high
+ * watermark, TL_RESP_ERR_UNKNOWN_TOPIC_OR_PARTITION).
+ *
+ * Errors: request errors, TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__INVALID_ARG for a NULL
+ * argument. `partitions` stays the caller's. Thread-safe.
+ */
+tl_resp_err_t tl_admin_delete_records(tl_admin_t *admin,
+                                      tl_partition_list_t *partitions,
+                                      int timeout_ms);
+
+/**
  * Looks up offsets for each entry of `partitions` (ListOffsets, asked of each
  * partition's leader) and writes the answer into the entry: with `spec`
  * TL_OFFSET_BEGINNING the log start offset, TL_OFFSET_END the high watermark, a
@@ -1067,6 +1102,16 @@ tl_resp_err_t tl_conf_set_delivery_cb(tl_conf_t *conf, tl_delivery_cb callback);
 tl_resp_err_t tl_conf_set_rebalance_cb(tl_conf_t *conf, tl_rebalance_cb callback);
 
 /**
+ * Sets the consumer's offset commit callback (NULL: none), which hears how each
+ * asynchronous commit (tl_commit or tl_commit_message with `async_commit` non-zero)
+ * ended: it is called from the next tl_consumer_poll (or tl_commit, tl_unsubscribe,
+ * tl_consumer_close) on the calling thread after the commit finished.
+ *
+ * Not thread-safe for the same `conf`. Errors: TL_RESP_ERR__INVALID_ARG for a NULL conf.
+ */
+tl_resp_err_t tl_conf_set_offset_commit_cb(tl_conf_t *conf, tl_offset_commit_cb callback);
+
+/**
  * Sets the `opaque` pointer passed to every callback of clients made from `conf`. The
  * library never dereferences it.
  *
@@ -1170,6 +1215,21 @@ tl_resp_err_t tl_commit(tl_consumer_t *consumer,
 tl_resp_err_t tl_commit_message(tl_consumer_t *consumer,
                                 const tl_message_t *message,
                                 int async_commit);
+
+/**
+ * Looks up the group's committed offsets for the entries of `partitions` (OffsetFetch)
+ * and writes each into its entry's offset: the next offset to read, or
+ * TL_OFFSET_INVALID where the group has committed none. Waits up to `timeout_ms`
+ * (negative: no limit), serving the rebalance callback meanwhile.
+ *
+ * Errors: TL_RESP_ERR__INVALID_ARG without `group.id` or for a NULL argument, the
+ * coordinator's errors (TL_RESP_ERR_COORDINATOR_NOT_AVAILABLE, ...), request errors,
+ * TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__STATE once closed. `partitions` stays the
+ * caller's. Thread-safe.
+ */
+tl_resp_err_t tl_committed(tl_consumer_t *consumer,
+                           tl_partition_list_t *partitions,
+                           int timeout_ms);
 
 /**
  * Moves the assigned partition `topic` / `partition` to `offset` (an offset,
@@ -1416,7 +1476,8 @@ tl_producer_t *tl_producer_new(const tl_conf_t *conf, char *errstr, size_t errst
 
 /**
  * Queues a record for `topic` and returns at once; its delivery report comes to the
- * delivery callback from tl_poll or tl_flush, carrying `opaque`.
+ * delivery callback from tl_poll or tl_flush, carrying `opaque`. The record's timestamp
+ * is the time of the call (tl_produce_ts sets one).
  *
  * `partition` is a partition number or TL_PARTITION_UA (the partitioner chooses: murmur2
  * of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied;
@@ -1439,6 +1500,26 @@ tl_resp_err_t tl_produce(tl_producer_t *producer,
                          size_t value_len,
                          const tl_headers_t *headers,
                          void *opaque);
+
+/**
+ * As tl_produce, with the record's timestamp: `timestamp_ms` in ms since the Unix epoch
+ * (the CreateTime the broker stores and checks against the topic's
+ * `message.timestamp.before.max.ms` / `after.max.ms`: a record outside them fails its
+ * delivery with TL_RESP_ERR_INVALID_TIMESTAMP), or a negative value for the time of the
+ * call.
+ *
+ * Errors: as tl_produce. Thread-safe.
+ */
+tl_resp_err_t tl_produce_ts(tl_producer_t *producer,
+                            const char *topic,
+                            int32_t partition,
+                            const void *key,
+                            size_t key_len,
+                            const void *value,
+                            size_t value_len,
+                            const tl_headers_t *headers,
+                            int64_t timestamp_ms,
+                            void *opaque);
 
 /**
  * Serves delivery reports: waits up to `timeout_ms` (negative: no limit) for at least one

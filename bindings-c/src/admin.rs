@@ -11,6 +11,7 @@ use std::future::Future;
 use tidelog::client::admin::{
     Admin, AdminConfig, AlterConfigOp, ConfigResource, NewTopic, OffsetSpec, ResourceType,
 };
+use tidelog::client::consumer::TopicPartition;
 use tidelog::client::ClientKind;
 use tidelog::error::Error;
 
@@ -68,6 +69,26 @@ fn wait<T>(
             timeout_ms: limit.as_millis() as u64,
         })?
         .map_err(Failure::from)
+}
+
+/// Writes each partition's answer into its entry of `list`: the offset `offset` takes
+/// from it, or TL_OFFSET_INVALID and the partition's error.
+fn write_back<T>(
+    list: &mut tl_partition_list_t,
+    found: &[(TopicPartition, Result<T, Error>)],
+    offset: impl Fn(&T) -> i64,
+) {
+    for entry in &mut list.entries {
+        let key = (entry.topic.to_string_lossy().into_owned(), entry.partition);
+        (entry.offset, entry.err) = match found.iter().find(|(tp, _)| *tp == key) {
+            Some((_, Ok(answer))) => (offset(answer), tl_resp_err_t::TL_RESP_ERR_NONE),
+            Some((_, Err(error))) => (TL_OFFSET_INVALID, Failure::of(error, false).code),
+            None => (
+                TL_OFFSET_INVALID,
+                tl_resp_err_t::TL_RESP_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+            ),
+        };
+    }
 }
 
 /// The single result of a call on one item.
@@ -143,6 +164,28 @@ pub unsafe extern "C" fn tl_admin_delete_topic(
             "delete topic",
             timeout_ms,
             this.admin.delete_topics(&names),
+        )?)
+    }))
+}
+
+/// Deletes `group` (DeleteGroups): its committed offsets and metadata.
+///
+/// Errors: TL_RESP_ERR_NON_EMPTY_GROUP while it has members,
+/// TL_RESP_ERR_GROUP_ID_NOT_FOUND, the coordinator's errors, request errors,
+/// TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__INVALID_ARG for a NULL argument. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn tl_admin_delete_group(
+    admin: *mut tl_admin_t,
+    group: *const c_char,
+    timeout_ms: c_int,
+) -> tl_resp_err_t {
+    status(catch(|| {
+        let this = handle(admin, "admin")?;
+        let names = [text(group, "group")?.to_string()];
+        only(wait(
+            "delete group",
+            timeout_ms,
+            this.admin.delete_groups(&names),
         )?)
     }))
 }
@@ -539,6 +582,40 @@ pub unsafe extern "C" fn tl_group_list_destroy(groups: *mut tl_group_list_t) {
     crate::destroy(groups);
 }
 
+/// Deletes the records of each entry of `partitions` before the entry's offset
+/// (DeleteRecords, asked of each partition's leader; TL_OFFSET_END: every record) and
+/// writes the answer into the entry: its offset becomes the partition's new log start
+/// offset, its error the partition's (e.g. TL_RESP_ERR_OFFSET_OUT_OF_RANGE past the high
+/// watermark, TL_RESP_ERR_UNKNOWN_TOPIC_OR_PARTITION).
+///
+/// Errors: request errors, TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__INVALID_ARG for a NULL
+/// argument. `partitions` stays the caller's. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn tl_admin_delete_records(
+    admin: *mut tl_admin_t,
+    partitions: *mut tl_partition_list_t,
+    timeout_ms: c_int,
+) -> tl_resp_err_t {
+    status(catch(|| {
+        let this = handle(admin, "admin")?;
+        let list = partitions
+            .as_mut()
+            .ok_or_else(|| Failure::null("partitions"))?;
+        let before: Vec<_> = list
+            .offsets()
+            .into_iter()
+            .map(|((topic, partition), offset)| (topic, partition, offset))
+            .collect();
+        let found = wait(
+            "delete records",
+            timeout_ms,
+            this.admin.delete_records(&before),
+        )?;
+        write_back(list, &found, |low_watermark| *low_watermark);
+        Ok(())
+    }))
+}
+
 /// Looks up offsets for each entry of `partitions` (ListOffsets, asked of each
 /// partition's leader) and writes the answer into the entry: with `spec`
 /// TL_OFFSET_BEGINNING the log start offset, TL_OFFSET_END the high watermark, a
@@ -575,23 +652,7 @@ pub unsafe extern "C" fn tl_admin_list_offsets(
             .map(|(topic, partition)| (topic, partition, spec))
             .collect();
         let found = wait("list offsets", timeout_ms, this.admin.list_offsets(&wanted))?;
-        for entry in &mut list.entries {
-            let key = (entry.topic.to_string_lossy().into_owned(), entry.partition);
-            match found.iter().find(|(tp, _)| *tp == key).map(|(_, r)| r) {
-                Some(Ok((offset, _timestamp))) => {
-                    entry.offset = *offset;
-                    entry.err = tl_resp_err_t::TL_RESP_ERR_NONE;
-                }
-                Some(Err(error)) => {
-                    entry.offset = TL_OFFSET_INVALID;
-                    entry.err = Failure::of(error, false).code;
-                }
-                None => {
-                    entry.offset = TL_OFFSET_INVALID;
-                    entry.err = tl_resp_err_t::TL_RESP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                }
-            }
-        }
+        write_back(list, &found, |(offset, _timestamp)| *offset);
         Ok(())
     }))
 }

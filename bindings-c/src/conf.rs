@@ -3,7 +3,7 @@
 //! at once ([`tidelog::client::check_setting`]); each client takes the keys that are its
 //! own ([`ClientKind::settings`]).
 
-use crate::consumer::tl_rebalance_cb;
+use crate::consumer::{tl_offset_commit_cb, tl_rebalance_cb};
 use crate::error::{catch, status_into, value_or, Failure};
 use crate::producer::tl_delivery_cb;
 use crate::{tl_resp_err_t, Opaque};
@@ -15,6 +15,7 @@ pub struct tl_conf_t {
     settings: Vec<(String, String)>,
     pub(crate) delivery_cb: tl_delivery_cb,
     pub(crate) rebalance_cb: tl_rebalance_cb,
+    pub(crate) offset_commit_cb: tl_offset_commit_cb,
     pub(crate) opaque: Opaque,
 }
 
@@ -40,6 +41,7 @@ pub extern "C" fn tl_conf_new() -> *mut tl_conf_t {
                 settings: Vec::new(),
                 delivery_cb: None,
                 rebalance_cb: None,
+                offset_commit_cb: None,
                 opaque: Opaque(std::ptr::null_mut()),
             })))
         }),
@@ -106,6 +108,25 @@ pub unsafe extern "C" fn tl_conf_set_rebalance_cb(
         conf.as_mut()
             .ok_or_else(|| Failure::null("conf"))?
             .rebalance_cb = callback;
+        Ok(())
+    }))
+}
+
+/// Sets the consumer's offset commit callback (NULL: none), which hears how each
+/// asynchronous commit (tl_commit or tl_commit_message with `async_commit` non-zero)
+/// ended: it is called from the next tl_consumer_poll (or tl_commit, tl_unsubscribe,
+/// tl_consumer_close) on the calling thread after the commit finished.
+///
+/// Not thread-safe for the same `conf`. Errors: TL_RESP_ERR__INVALID_ARG for a NULL conf.
+#[no_mangle]
+pub unsafe extern "C" fn tl_conf_set_offset_commit_cb(
+    conf: *mut tl_conf_t,
+    callback: tl_offset_commit_cb,
+) -> tl_resp_err_t {
+    crate::error::status(catch(|| {
+        conf.as_mut()
+            .ok_or_else(|| Failure::null("conf"))?
+            .offset_commit_cb = callback;
         Ok(())
     }))
 }

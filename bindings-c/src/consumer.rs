@@ -6,12 +6,15 @@ use crate::conf::tl_conf_t;
 use crate::error::{catch, status, value_or, Failure};
 use crate::message::{tl_message_t, tl_partition_list_t, TL_OFFSET_BEGINNING, TL_OFFSET_END};
 use crate::{handle, text, timeout, tl_resp_err_t, Opaque};
+use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_void};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tidelog::client::consumer::{Consumer, ConsumerConfig, RebalanceEvent, RebalanceEvents};
+use tidelog::client::consumer::{
+    Consumer, ConsumerConfig, RebalanceEvent, RebalanceEvents, TopicPartition,
+};
 use tidelog::client::ClientKind;
 
 /// What a rebalance did to the partitions passed to the rebalance callback.
@@ -39,12 +42,31 @@ pub type tl_rebalance_cb = Option<
     ),
 >;
 
+/// An offset commit callback: `err` is how an asynchronous commit ended
+/// (TL_RESP_ERR_NONE, or the coordinator's or the request's error, as tl_commit returns
+/// them), `offsets` (owned by the library, valid during the call) what it committed (each
+/// the next offset to read; with a NULL list given to tl_commit, the positions it took),
+/// `opaque` the conf's. It may call the consumer's functions.
+pub type tl_offset_commit_cb = Option<
+    unsafe extern "C" fn(
+        consumer: *mut tl_consumer_t,
+        err: tl_resp_err_t,
+        offsets: *const tl_partition_list_t,
+        opaque: *mut c_void,
+    ),
+>;
+
+/// Asynchronous commits that finished, for the offset commit callback.
+type Committed = Mutex<VecDeque<(tl_resp_err_t, Vec<(TopicPartition, i64)>)>>;
+
 /// A Kafka consumer.
 pub struct tl_consumer_t {
     consumer: Arc<Consumer>,
     /// With a rebalance callback: the events waiting for it.
     events: Option<Arc<RebalanceEvents>>,
     callback: tl_rebalance_cb,
+    commit_callback: tl_offset_commit_cb,
+    committed: Arc<Committed>,
     opaque: Opaque,
     /// Set while the rebalance callback runs: tl_assign then sets positions only.
     in_callback: AtomicBool,
@@ -76,6 +98,8 @@ pub unsafe extern "C" fn tl_consumer_new(
             consumer,
             events,
             callback: conf.rebalance_cb,
+            commit_callback: conf.offset_commit_cb,
+            committed: Arc::default(),
             opaque: conf.opaque,
             in_callback: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -258,6 +282,19 @@ pub unsafe extern "C" fn tl_consumer_poll(
 /// Calls the rebalance callback for queued events; each rebalance goes on once its
 /// callback returns.
 unsafe fn serve_events(consumer: *mut tl_consumer_t, this: &tl_consumer_t) {
+    if let Some(callback) = this.commit_callback {
+        // Taken one at a time: the callback may commit again.
+        loop {
+            let next = this
+                .committed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            let Some((err, offsets)) = next else { break };
+            let list = tl_partition_list_t::of(offsets);
+            callback(consumer, err, &list, this.opaque.0);
+        }
+    }
     let (Some(events), Some(callback)) = (&this.events, this.callback) else {
         return;
     };
@@ -365,16 +402,76 @@ unsafe fn commit(
     async_commit: c_int,
 ) -> Result<(), Failure> {
     let core = this.consumer.clone();
-    let commit = async move { core.commit(offsets).await };
     if async_commit != 0 {
+        let Some(_) = this.commit_callback else {
+            tidelog::runtime::handle().spawn(async move {
+                if let Err(error) = core.commit(offsets).await {
+                    tracing::warn!(%error, "asynchronous commit failed");
+                }
+            });
+            return Ok(());
+        };
+        // What the callback is told was committed: the offsets given, or the positions now.
+        let offsets = offsets.unwrap_or_else(|| core.positions());
+        let committed = this.committed.clone();
         tidelog::runtime::handle().spawn(async move {
-            if let Err(error) = commit.await {
-                tracing::warn!(%error, "asynchronous commit failed");
-            }
+            let err = match core.commit(Some(offsets.clone())).await {
+                Ok(()) => tl_resp_err_t::TL_RESP_ERR_NONE,
+                Err(error) => Failure::from(error).code,
+            };
+            committed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_back((err, offsets));
         });
         return Ok(());
     }
+    let commit = async move { core.commit(offsets).await };
     Ok(serving(consumer, this, commit)??)
+}
+
+/// Looks up the group's committed offsets for the entries of `partitions` (OffsetFetch)
+/// and writes each into its entry's offset: the next offset to read, or
+/// TL_OFFSET_INVALID where the group has committed none. Waits up to `timeout_ms`
+/// (negative: no limit), serving the rebalance callback meanwhile.
+///
+/// Errors: TL_RESP_ERR__INVALID_ARG without `group.id` or for a NULL argument, the
+/// coordinator's errors (TL_RESP_ERR_COORDINATOR_NOT_AVAILABLE, ...), request errors,
+/// TL_RESP_ERR__TIMED_OUT, TL_RESP_ERR__STATE once closed. `partitions` stays the
+/// caller's. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn tl_committed(
+    consumer: *mut tl_consumer_t,
+    partitions: *mut tl_partition_list_t,
+    timeout_ms: c_int,
+) -> tl_resp_err_t {
+    status(catch(|| {
+        let this = open(consumer)?;
+        let list = partitions
+            .as_mut()
+            .ok_or_else(|| Failure::null("partitions"))?;
+        let core = this.consumer.clone();
+        let wanted = list.partitions();
+        let limit = timeout(timeout_ms);
+        let found = serving(consumer, this, async move {
+            tokio::time::timeout(limit, core.committed(&wanted)).await
+        })?
+        .map_err(|_| tidelog::error::Error::Timeout {
+            operation: "committed".into(),
+            timeout_ms: limit.as_millis() as u64,
+        })??;
+        for entry in &mut list.entries {
+            let key = (entry.topic.to_string_lossy().into_owned(), entry.partition);
+            entry.offset = found
+                .iter()
+                .find(|(tp, _)| *tp == key)
+                .map(|(_, offset)| *offset)
+                .filter(|offset| *offset >= 0)
+                .unwrap_or(crate::message::TL_OFFSET_INVALID);
+            entry.err = tl_resp_err_t::TL_RESP_ERR_NONE;
+        }
+        Ok(())
+    }))
 }
 
 /// Moves the assigned partition `topic` / `partition` to `offset` (an offset,

@@ -8,10 +8,8 @@ use crate::message::{c_string, tl_headers_t, tl_message_t};
 use crate::{handle, payload, text, timeout, tl_resp_err_t, Opaque};
 use bytes::Bytes;
 use std::ffi::{c_char, c_int, c_void};
-use std::time::Instant;
-use tidelog::client::producer::{
-    DeliveryReports, Producer, ProducerConfig, ProducerRecord, Report,
-};
+use std::time::{Duration, Instant};
+use tidelog::client::producer::{DeliveryReports, Producer, ProducerConfig, ProducerRecord};
 use tidelog::client::ClientKind;
 
 /// A delivery report callback: `report` is the record's delivery report (tl_message_err,
@@ -27,12 +25,19 @@ pub type tl_delivery_cb = Option<
 >;
 
 /// What a delivery report needs besides the outcome: the record as the application gave
-/// it (the key and value are shared with the batch, not copied).
+/// it. Small, as one is held per record until its report is served: the key and value
+/// (shared with the batch, not copied) are kept only when there is a delivery callback to
+/// read them.
 struct Sent {
     partition: i32,
+    opaque: Opaque,
+    kept: Option<Box<Kept>>,
+}
+
+/// A record's key and value, for its delivery report.
+struct Kept {
     key: Option<Bytes>,
     value: Option<Bytes>,
-    opaque: Opaque,
 }
 
 /// A Kafka producer.
@@ -70,7 +75,8 @@ pub unsafe extern "C" fn tl_producer_new(
 }
 
 /// Queues a record for `topic` and returns at once; its delivery report comes to the
-/// delivery callback from tl_poll or tl_flush, carrying `opaque`.
+/// delivery callback from tl_poll or tl_flush, carrying `opaque`. The record's timestamp
+/// is the time of the call (tl_produce_ts sets one).
 ///
 /// `partition` is a partition number or TL_PARTITION_UA (the partitioner chooses: murmur2
 /// of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied;
@@ -95,6 +101,31 @@ pub unsafe extern "C" fn tl_produce(
     headers: *const tl_headers_t,
     opaque: *mut c_void,
 ) -> tl_resp_err_t {
+    tl_produce_ts(
+        producer, topic, partition, key, key_len, value, value_len, headers, -1, opaque,
+    )
+}
+
+/// As tl_produce, with the record's timestamp: `timestamp_ms` in ms since the Unix epoch
+/// (the CreateTime the broker stores and checks against the topic's
+/// `message.timestamp.before.max.ms` / `after.max.ms`: a record outside them fails its
+/// delivery with TL_RESP_ERR_INVALID_TIMESTAMP), or a negative value for the time of the
+/// call.
+///
+/// Errors: as tl_produce. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn tl_produce_ts(
+    producer: *mut tl_producer_t,
+    topic: *const c_char,
+    partition: i32,
+    key: *const c_void,
+    key_len: usize,
+    value: *const c_void,
+    value_len: usize,
+    headers: *const tl_headers_t,
+    timestamp_ms: i64,
+    opaque: *mut c_void,
+) -> tl_resp_err_t {
     status(catch(|| {
         let this = handle(producer, "producer")?;
         let topic = text(topic, "topic")?;
@@ -105,23 +136,28 @@ pub unsafe extern "C" fn tl_produce(
         }
         let key = payload(key, key_len);
         let value = payload(value, value_len);
+        let kept = this.callback.map(|_| {
+            Box::new(Kept {
+                key: key.clone(),
+                value: value.clone(),
+            })
+        });
         let record = ProducerRecord {
             topic: topic.to_string(),
             partition: (partition >= 0).then_some(partition),
-            key: key.clone(),
-            value: value.clone(),
+            key,
+            value,
             headers: headers
                 .as_ref()
                 .map(tl_headers_t::to_record)
                 .unwrap_or_default(),
-            timestamp_ms: None,
+            timestamp_ms: (timestamp_ms >= 0).then_some(timestamp_ms),
         };
         let delivery = this.producer.send(record)?;
         let sent = Sent {
             partition,
-            key,
-            value,
             opaque: Opaque(opaque),
+            kept,
         };
         this.reports.track(delivery, sent);
         Ok(())
@@ -139,11 +175,7 @@ pub unsafe extern "C" fn tl_produce(
 pub unsafe extern "C" fn tl_poll(producer: *mut tl_producer_t, timeout_ms: c_int) -> c_int {
     let served = catch(|| {
         let this = handle(producer, "producer")?;
-        Ok(serve(
-            producer,
-            this,
-            this.reports.take(timeout(timeout_ms)),
-        ))
+        Ok(serve(producer, this, timeout(timeout_ms)))
     });
     match served {
         Ok(count) => c_int::try_from(count).unwrap_or(c_int::MAX),
@@ -151,25 +183,24 @@ pub unsafe extern "C" fn tl_poll(producer: *mut tl_producer_t, timeout_ms: c_int
     }
 }
 
-/// Calls the delivery callback for each of `reports`.
-unsafe fn serve(
-    producer: *mut tl_producer_t,
-    this: &tl_producer_t,
-    reports: std::collections::VecDeque<Report<Sent>>,
-) -> usize {
-    let count = reports.len();
+/// Waits up to `timeout` for delivery reports and calls the delivery callback for each
+/// that is in (without a callback, only counts them). Returns how many it served.
+unsafe fn serve(producer: *mut tl_producer_t, this: &tl_producer_t, timeout: Duration) -> usize {
     let Some(callback) = this.callback else {
-        return count;
+        return this.reports.discard(timeout);
     };
+    let reports = this.reports.take(timeout);
+    let count = reports.len();
     for (result, sent) in reports {
+        let Kept { key, value } = *sent.kept.expect("kept while there is a callback");
         let report = match result {
             Ok(metadata) => tl_message_t {
                 topic: Some(c_string(metadata.topic)),
                 partition: metadata.partition,
                 offset: metadata.offset,
                 timestamp_ms: metadata.timestamp_ms,
-                key: sent.key,
-                value: sent.value,
+                key,
+                value,
                 headers: None,
                 err: tl_resp_err_t::TL_RESP_ERR_NONE,
                 errstr: None,
@@ -177,8 +208,8 @@ unsafe fn serve(
             },
             Err(error) => tl_message_t {
                 partition: sent.partition,
-                key: sent.key,
-                value: sent.value,
+                key,
+                value,
                 opaque: sent.opaque,
                 ..tl_message_t::failed(Failure::of(&error, true))
             },
@@ -215,7 +246,7 @@ pub unsafe extern "C" fn tl_flush(
                 }
                 .into());
             }
-            serve(producer, this, this.reports.take(left));
+            serve(producer, this, left);
         }
         Ok(())
     }))

@@ -57,6 +57,25 @@ static int config_value(tl_admin_t *admin, const char *topic, const char *key, c
     return source;
 }
 
+/* What the offset commit callback heard. */
+struct commit_report {
+    int calls;
+    tl_resp_err_t err;
+    size_t count;
+    int32_t partition;
+    int64_t offset;
+};
+
+static void on_commit(tl_consumer_t *consumer, tl_resp_err_t err, const tl_partition_list_t *offsets,
+                      void *opaque) {
+    (void)consumer;
+    struct commit_report *report = opaque;
+    report->calls++;
+    report->err = err;
+    report->count = tl_partition_list_count(offsets);
+    OK(tl_partition_list_get(offsets, 0, NULL, &report->partition, &report->offset, NULL));
+}
+
 int main(void) {
     tl_broker_t *broker = start_broker("1");
     tl_conf_t *conf = conf_for(broker);
@@ -104,13 +123,52 @@ int main(void) {
     CHECK(err == TL_RESP_ERR_NONE && offset == 0);
     tl_partition_list_destroy(offsets);
 
+    /* Records before offset 2 of partition 1 are deleted: its log starts at 2; past the
+     * high watermark is OFFSET_OUT_OF_RANGE. */
+    tl_partition_list_t *before = tl_partition_list_new();
+    OK(tl_partition_list_add(before, "orders", 1, 2));
+    OK(tl_admin_delete_records(admin, before, 10000));
+    OK(tl_partition_list_get(before, 0, NULL, NULL, &offset, &err));
+    CHECK(err == TL_RESP_ERR_NONE && offset == 2);
+    tl_partition_list_destroy(before);
+    before = tl_partition_list_new();
+    OK(tl_partition_list_add(before, "orders", 1, 99));
+    OK(tl_admin_delete_records(admin, before, 10000));
+    OK(tl_partition_list_get(before, 0, NULL, NULL, &offset, &err));
+    CHECK(err == TL_RESP_ERR_OFFSET_OUT_OF_RANGE);
+    tl_partition_list_destroy(before);
+    offsets = tl_partition_list_new();
+    OK(tl_partition_list_add(offsets, "orders", 1, TL_OFFSET_INVALID));
+    OK(tl_admin_list_offsets(admin, offsets, TL_OFFSET_BEGINNING, 10000));
+    OK(tl_partition_list_get(offsets, 0, NULL, NULL, &offset, &err));
+    CHECK(err == TL_RESP_ERR_NONE && offset == 2);
+    tl_partition_list_destroy(offsets);
+
     /* A group with a committed offset is listed and described. */
     set(conf, "group.id", "auditors");
+    OK(tl_conf_set_offset_commit_cb(conf, on_commit));
+    struct commit_report report = {0};
+    OK(tl_conf_set_opaque(conf, &report));
     tl_consumer_t *consumer = tl_consumer_new(conf, NULL, 0);
+    OK(tl_conf_set_offset_commit_cb(conf, NULL));
+    /* An asynchronous commit returns at once; poll serves its callback. */
     tl_partition_list_t *commit = tl_partition_list_new();
     OK(tl_partition_list_add(commit, "orders", 1, 3));
-    OK(tl_commit(consumer, commit, 0));
+    OK(tl_commit(consumer, commit, 1));
     tl_partition_list_destroy(commit);
+    for (int i = 0; i < 100 && report.calls == 0; i++) CHECK(tl_consumer_poll(consumer, 100) == NULL);
+    CHECK(report.calls == 1 && report.err == TL_RESP_ERR_NONE);
+    CHECK(report.count == 1 && report.partition == 1 && report.offset == 3);
+    /* The group's committed offsets: 3 for partition 1, none for partition 0. */
+    tl_partition_list_t *committed = tl_partition_list_new();
+    OK(tl_partition_list_add(committed, "orders", 1, TL_OFFSET_INVALID));
+    OK(tl_partition_list_add(committed, "orders", 0, 42));
+    OK(tl_committed(consumer, committed, 10000));
+    OK(tl_partition_list_get(committed, 0, NULL, NULL, &offset, &err));
+    CHECK(err == TL_RESP_ERR_NONE && offset == 3);
+    OK(tl_partition_list_get(committed, 1, NULL, NULL, &offset, &err));
+    CHECK(err == TL_RESP_ERR_NONE && offset == TL_OFFSET_INVALID);
+    tl_partition_list_destroy(committed);
     OK(tl_consumer_close(consumer));
     tl_consumer_destroy(consumer);
     tl_group_list_t *groups = NULL;
@@ -130,6 +188,8 @@ int main(void) {
     CHECK(strcmp(id, "auditors") == 0 && strcmp(state, "Empty") == 0 && members == 0);
     CHECK(tl_group_list_member(groups, 0, 0, NULL, NULL, NULL, NULL) == TL_RESP_ERR__INVALID_ARG);
     tl_group_list_destroy(groups);
+    OK(tl_admin_delete_group(admin, "auditors", 10000));
+    CHECK(tl_admin_delete_group(admin, "auditors", 10000) == TL_RESP_ERR_GROUP_ID_NOT_FOUND);
 
     OK(tl_admin_delete_topic(admin, "orders", 10000));
     CHECK(listed_partitions(admin, "orders") == -1);
@@ -149,6 +209,6 @@ int main(void) {
     tl_conf_destroy(conf);
     close(silent);
     OK(tl_broker_stop(broker));
-    printf("admin: topics, partitions, configs, offsets and groups\n");
+    printf("admin: topics, partitions, configs, offsets, deleted records, async commits with their callback, committed offsets and groups\n");
     return 0;
 }

@@ -121,8 +121,13 @@ static void roundtrip(tl_broker_t *broker, const char *codec) {
         snprintf(value, sizeof value, "value-%d", i);
         /* Every third record to an explicit partition, the rest by key. */
         int32_t partition = i % 3 == 0 ? (i / 3) % PARTITIONS : TL_PARTITION_UA;
-        OK(tl_produce(producer, topic, partition, key, strlen(key), value, strlen(value),
-                      i % 2 ? headers : NULL, &indexes[i]));
+        /* Every fifth record with its own timestamp, the rest stamped now. */
+        if (i % 5 == 4)
+            OK(tl_produce_ts(producer, topic, partition, key, strlen(key), value, strlen(value),
+                             i % 2 ? headers : NULL, 1600000000000LL + i, &indexes[i]));
+        else
+            OK(tl_produce(producer, topic, partition, key, strlen(key), value, strlen(value),
+                          i % 2 ? headers : NULL, &indexes[i]));
     }
     tl_headers_destroy(headers);
     OK(tl_flush(producer, 30000));
@@ -172,7 +177,10 @@ static void roundtrip(tl_broker_t *broker, const char *codec) {
         CHECK(value_size == strlen(expected) && memcmp(value, expected, value_size) == 0);
         CHECK(tl_message_offset(message) == reports.offset[i]);
         CHECK(tl_message_partition(message) == reports.partition[i]);
-        CHECK(tl_message_timestamp(message) > 1700000000000LL);
+        if (i % 5 == 4)
+            CHECK(tl_message_timestamp(message) == 1600000000000LL + i);
+        else
+            CHECK(tl_message_timestamp(message) > 1700000000000LL);
         const tl_headers_t *got = tl_message_headers(message);
         if (i % 2) {
             CHECK(tl_headers_count(got) == 2);

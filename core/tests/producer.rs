@@ -584,3 +584,51 @@ async fn log_append_time_is_reported() {
         .unwrap();
     assert!(report.timestamp_ms > 1_600_000_000_000, "{report:?}");
 }
+
+/// Delivery reports collected per batch: every tracked record's report comes out once,
+/// with its own offset (contiguous per partition, as the broker assigned them) and its
+/// context, whether taken or discarded.
+#[test]
+fn delivery_reports_come_per_batch_with_each_records_offset() {
+    use tidelog::client::producer::DeliveryReports;
+    let broker = TestBroker::start();
+    let topic = unique_name("reports");
+    tidelog::runtime::handle().block_on(broker.create_topic(&topic, 3, &[]));
+    let producer = producer(&broker, &[("linger.ms", "20"), ("batch.size", "4000")]);
+    let reports = DeliveryReports::new();
+    for i in 0..3000 {
+        let record = ProducerRecord::new(&*topic, format!("v{i}")).with_partition(i % 3);
+        reports.track(producer.send(record).unwrap(), i);
+    }
+    let mut taken = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while taken.len() < 2000 && Instant::now() < deadline {
+        taken.extend(reports.take(Duration::from_millis(100)));
+    }
+    let mut discarded = 0;
+    while taken.len() + discarded < 3000 && Instant::now() < deadline {
+        discarded += reports.discard(Duration::from_millis(100));
+    }
+    assert_eq!(taken.len() + discarded, 3000);
+    assert_eq!(reports.unserved(), 0);
+    let mut offsets: HashMap<i32, Vec<(i32, i64)>> = HashMap::new();
+    for (result, i) in &taken {
+        let metadata = result.as_ref().unwrap();
+        assert_eq!(
+            (metadata.topic.as_str(), metadata.partition),
+            (&*topic, i % 3)
+        );
+        offsets
+            .entry(metadata.partition)
+            .or_default()
+            .push((*i, metadata.offset));
+    }
+    for records in offsets.values_mut() {
+        // Records sent in order to one partition get consecutive offsets in that order.
+        records.sort();
+        for pair in records.windows(2) {
+            let gap = (pair[1].0 - pair[0].0) / 3;
+            assert_eq!(pair[1].1 - pair[0].1, i64::from(gap), "{pair:?}");
+        }
+    }
+}

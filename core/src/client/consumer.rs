@@ -1508,6 +1508,12 @@ impl Consumer {
             .collect())
     }
 
+    /// The position of every assigned partition whose position is known: what
+    /// `commit(None)` commits.
+    pub fn positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.inner.consumed_positions()
+    }
+
     /// The offset of the next record [`Consumer::poll`] returns for `partition` (what
     /// `commit(None)` stores); `None` if it is not assigned or its position is not
     /// resolved yet.

@@ -92,6 +92,11 @@ impl Outcome {
         Poll::Pending
     }
 
+    /// Calls `read` with the result once it is known; None before.
+    pub fn read<R>(&self, read: impl FnOnce(&Result<Ack, Error>) -> R) -> Option<R> {
+        self.state().result.as_ref().map(read)
+    }
+
     /// A future that resolves once the outcome is known, whatever it is.
     pub fn done(self: &Arc<Self>) -> OutcomeDone {
         OutcomeDone {
@@ -161,17 +166,47 @@ pub(crate) fn duplicate(error: &Error) -> Error {
 #[must_use = "the delivery report says whether the record was written"]
 pub struct DeliveryFuture {
     outcome: Arc<Outcome>,
+    place: Place,
+    slot: Option<usize>,
+}
+
+/// Where a record sits in its batch's [`Outcome`], and its own timestamp: what turns the
+/// batch's result into the record's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place {
     /// The record's position in its batch: offset = base offset + index.
     index: i32,
     timestamp_ms: i64,
-    slot: Option<usize>,
+}
+
+impl Place {
+    /// The record's report from its batch's result.
+    pub fn report(self, result: &Result<Ack, Error>) -> Result<RecordMetadata, Error> {
+        match result {
+            Ok(ack) => Ok(RecordMetadata {
+                topic: ack.topic.to_string(),
+                partition: ack.partition,
+                offset: if ack.base_offset < 0 {
+                    -1
+                } else {
+                    ack.base_offset + i64::from(self.index)
+                },
+                timestamp_ms: if ack.log_append_time_ms >= 0 {
+                    ack.log_append_time_ms
+                } else {
+                    self.timestamp_ms
+                },
+            }),
+            Err(error) => Err(duplicate(error)),
+        }
+    }
 }
 
 impl std::fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliveryFuture")
-            .field("index", &self.index)
-            .field("timestamp_ms", &self.timestamp_ms)
+            .field("index", &self.place.index)
+            .field("timestamp_ms", &self.place.timestamp_ms)
             .finish_non_exhaustive()
     }
 }
@@ -180,10 +215,18 @@ impl DeliveryFuture {
     pub(crate) fn new(outcome: Arc<Outcome>, index: i32, timestamp_ms: i64) -> DeliveryFuture {
         DeliveryFuture {
             outcome,
-            index,
-            timestamp_ms,
+            place: Place {
+                index,
+                timestamp_ms,
+            },
             slot: None,
         }
+    }
+
+    /// The batch outcome the record shares and its place in it, for collectors that wait
+    /// once per batch instead of once per record.
+    pub(crate) fn into_parts(self) -> (Arc<Outcome>, Place) {
+        (self.outcome, self.place)
     }
 
     /// Blocks the calling thread until the report is known, for synchronous callers
@@ -216,25 +259,9 @@ impl Future for DeliveryFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let (index, timestamp_ms) = (this.index, this.timestamp_ms);
+        let place = this.place;
         this.outcome
-            .poll_with(cx, &mut this.slot, |result| match result {
-                Ok(ack) => Ok(RecordMetadata {
-                    topic: ack.topic.to_string(),
-                    partition: ack.partition,
-                    offset: if ack.base_offset < 0 {
-                        -1
-                    } else {
-                        ack.base_offset + i64::from(index)
-                    },
-                    timestamp_ms: if ack.log_append_time_ms >= 0 {
-                        ack.log_append_time_ms
-                    } else {
-                        timestamp_ms
-                    },
-                }),
-                Err(error) => Err(duplicate(error)),
-            })
+            .poll_with(cx, &mut this.slot, |result| place.report(result))
     }
 }
 
