@@ -271,7 +271,8 @@ def write(results):
              "Neither fsyncs before acknowledging (both leave it to the OS by default).", ""]
     any_meta = next(iter(w.values()))["meta"] if w else None
     if any_meta:
-        parts += [f"Versions: {', '.join(f'{k} {v}' for k, v in any_meta['versions'].items() if v)}.", ""]
+        versions = {k: " ".join(v) if isinstance(v, list) else v for k, v in any_meta["versions"].items() if v}
+        parts += [f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.", ""]
     parts += targets(results)
     if NOTES_MD.exists():
         parts += [NOTES_MD.read_text().strip(), ""]
