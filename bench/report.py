@@ -114,11 +114,11 @@ def section_producer(w, limits):
         share = f"{mb / limits['tcp_median']:.1%} of loopback" if limits else ""
         rows.append([row["client"], row["size"], row["partitions"], row["acks"], fmt(row["records"]),
                      f"{fmt(t)} ({mb:.1f} MB/s) {share}", f"{fmt(k)} ({(k or 0) * row['size'] / 1e6:.1f} MB/s)",
-                     ratio(row["ratio"])])
+                     ratio(row["ratio"]), cpu_cell(row["runs"])])
     peak = r["peak_rss_kib"]
     out = ["## 1. Producer throughput", meta_line(w["meta"]), "",
            table(["Client", "Record B", "Partitions", "acks", "Records", "tidelog records/s",
-                  "Kafka records/s", "tidelog / Kafka"], rows), "",
+                  "Kafka records/s", "tidelog / Kafka", "broker CPU s per 1M records, tidelog / Kafka"], rows), "",
            "![producer throughput](producer_throughput.png)", "",
            f"Peak broker resident memory during this workload (VmRSS sampled every 100 ms): "
            f"tidelog {fmt(peak.get('tidelog', 0) / 1024, 1)} MiB, Apache Kafka {fmt(peak.get('kafka', 0) / 1024, 1)} MiB.",
@@ -132,13 +132,25 @@ def section_consumer(w):
     rows = [[name, fmt(r["median_records_per_s"].get(name)),
              fmt(median_of(runs, "with_group_join_records_per_s")),
              ", ".join(fmt(x["records_per_s"]) for x in runs)] for name, runs in r["runs"].items()]
+    cpu = cpu_cell(r["runs"])
     return ["## 2. Consumer throughput", meta_line(w["meta"]), "",
             f"{r['records']:,} records of 100 B read from the beginning of one partition by Kafka's "
             f"ConsumerPerformance; the rate is its `fetch.nMsg.sec` (from the first record, the group join left "
             f"out; Kafka's `group.initial.rebalance.delay.ms` is 3 s by default). The issue's full size is "
             f"10,000,000 records: `bench/run --only consumer --consumer-records 10000000`.", "",
             table(["Broker", "records/s (median)", "incl. group join", "runs"], rows), "",
-            f"tidelog / Kafka = {ratio(r['ratio'])}", "", f"Command: `{r['command']}`"]
+            f"tidelog / Kafka = {ratio(r['ratio'])}; broker CPU s per 1M records read, tidelog / Kafka: {cpu}.", "",
+            f"Command: `{r['command']}`"]
+
+
+def cpu_cell(runs):
+    """Median broker CPU seconds (user + system) per million records, when measured."""
+    import statistics
+    cells = []
+    for name in ("tidelog", "kafka"):
+        values = [r["broker_cpu_s_per_m_records"] for r in runs.get(name, []) if "broker_cpu_s_per_m_records" in r]
+        cells.append(f"{statistics.median(values):.2f}" if values else "n/a")
+    return " / ".join(cells)
 
 
 def median_of(runs, key):
