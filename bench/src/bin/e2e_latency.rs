@@ -19,7 +19,6 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tidelog::client::admin::{Admin, AdminConfig, NewTopic};
 use tidelog::client::consumer::{Consumer, ConsumerConfig};
 use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
 
@@ -41,11 +40,7 @@ fn parse_args() -> Args {
         size: 100,
         acks: "1".into(),
     };
-    let mut iter = std::env::args().skip(1);
-    while let Some(flag) = iter.next() {
-        let value = iter
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value"));
+    for (flag, value) in tidelog_bench::flag_pairs() {
         match flag.as_str() {
             "--bootstrap" => args.bootstrap = value,
             "--rate" => args.rate = value.parse().expect("--rate is records/s"),
@@ -110,24 +105,8 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    let admin = Admin::new(
-        AdminConfig::from_pairs([("bootstrap.servers", args.bootstrap.as_str())])
-            .expect("admin config"),
-    );
     let topic = format!("bench-latency-{}", std::process::id());
-    let created = admin
-        .create_topics(
-            &[NewTopic {
-                name: topic.clone(),
-                partitions: Some(1),
-                replication_factor: None,
-                configs: Vec::new(),
-            }],
-            false,
-        )
-        .await
-        .expect("create topic");
-    created[0].1.as_ref().expect("topic created");
+    tidelog_bench::create_topic(&args.bootstrap, &topic, 1).await;
 
     if args.rate == 0 {
         let rate = max_rate(&args, &topic).await;

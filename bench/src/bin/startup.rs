@@ -77,6 +77,8 @@ async fn main() {
                 _ => panic!("usage: startup spawn --port P -- COMMAND ARGS..."),
             };
             let address = format!("127.0.0.1:{port}");
+            // Left running on purpose: the caller measures its idle memory, then stops it.
+            #[allow(clippy::zombie_processes)]
             let child = std::process::Command::new(&command[0])
                 .args(&command[1..])
                 .stdout(std::process::Stdio::null())
