@@ -185,16 +185,23 @@ def section_startup(w):
     rows = []
     for name, entry in r.items():
         if "missing" in entry:
-            rows.append([name, entry["missing"], "", ""])
+            rows.append([name, entry["missing"], "", "", ""])
             continue
-        rows.append([name, fmt(entry["median_first_ack_ms"], 1),
+        notes = []
+        for key, label in (("listening_ms", "port open at"), ("broker_start_ms", "broker up at"),
+                           ("import_ms", "`import tidelog` before it")):
+            values = [r[key] for r in entry["runs"] if key in r]
+            if values:
+                notes.append(f"{label} {fmt(sorted(values)[len(values) // 2], 1)} ms")
+        rows.append([name, fmt(entry["median_first_ack_ms"], 1), "; ".join(notes),
                      fmt((entry["median_rss_idle_kib"] or 0) / 1024, 1),
                      f"`{entry['command']}`"])
     return ["## 4. Start-up and idle memory", meta_line(w["meta"]), "",
             "Time from process start (spawn, or the first line of `main` / of the script for the embedded "
             "brokers) to the first acknowledged produce (acks=1, to a topic the broker auto-creates), and "
             "VmRSS after idling (for the embedded brokers: the whole process, client included).", "",
-            table(["Broker", "start to first ack, ms (median)", "idle RSS MiB", "Command"], rows)]
+            table(["Broker", "start to first ack, ms (median)", "of which (medians)", "idle RSS MiB", "Command"],
+                  rows)]
 
 
 def section_clients(w):
