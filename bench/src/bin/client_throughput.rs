@@ -6,7 +6,6 @@
 //!         --bootstrap 127.0.0.1:19200 --records 1000000 --size 100 --acks 1 --runs 3
 
 use std::time::{Duration, Instant};
-use tidelog::client::admin::{Admin, AdminConfig, NewTopic};
 use tidelog::client::consumer::{Consumer, ConsumerConfig};
 use tidelog::client::producer::{Producer, ProducerConfig, ProducerRecord};
 
@@ -26,11 +25,7 @@ fn parse_args() -> Args {
         acks: "1".into(),
         runs: 3,
     };
-    let mut iter = std::env::args().skip(1);
-    while let Some(flag) = iter.next() {
-        let value = iter
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value"));
+    for (flag, value) in tidelog_bench::flag_pairs() {
         match flag.as_str() {
             "--bootstrap" => args.bootstrap = value,
             "--records" => args.records = value.parse().expect("--records is a number"),
@@ -109,26 +104,10 @@ fn median(mut times: Vec<Duration>) -> Duration {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    let admin = Admin::new(
-        AdminConfig::from_pairs([("bootstrap.servers", args.bootstrap.as_str())])
-            .expect("admin config"),
-    );
     let (mut produced, mut consumed) = (Vec::new(), Vec::new());
     for run in 0..args.runs {
         let topic = format!("bench-rust-{}-{run}", std::process::id());
-        let created = admin
-            .create_topics(
-                &[NewTopic {
-                    name: topic.clone(),
-                    partitions: Some(1),
-                    replication_factor: None,
-                    configs: Vec::new(),
-                }],
-                false,
-            )
-            .await
-            .expect("create topic");
-        created[0].1.as_ref().expect("topic created");
+        tidelog_bench::create_topic(&args.bootstrap, &topic, 1).await;
         produced.push(produce(&args, &topic).await);
         consumed.push(consume(&args, &topic).await);
     }
