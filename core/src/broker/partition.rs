@@ -144,7 +144,7 @@ impl Partition {
                 });
             }
             self.log()
-                .mark_flushed(handle.end_offset(), crate::broker::state::now_ms());
+                .mark_flushed(handle.end_offset(), crate::broker::state::now_ms())?;
             self.advance_high_watermark(handle.end_offset());
         }
     }

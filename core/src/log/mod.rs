@@ -6,7 +6,8 @@
 //! Files in a partition directory (Kafka's layout):
 //! - `<base offset>.log`, `.index`, `.timeindex`: segments and their indexes;
 //! - `log-start-offset`: the log start offset after DeleteRecords or retention;
-//! - `recovery-point`: every batch below this offset was fsynced (written at rolls);
+//! - `recovery-point`: every batch below this offset was fsynced (written when a rolled
+//!   segment's fsync is done);
 //! - `leader-epoch-checkpoint`: `epoch start_offset` lines;
 //! - `clean-shutdown`: present while the log is closed cleanly.
 //!
@@ -154,6 +155,10 @@ pub struct PartitionLog {
     segments: Vec<Segment>,
     log_start_offset: i64,
     flushed_offset: i64,
+    /// Rolled segments not fsynced yet, with the offset each ends at: a roll leaves the
+    /// fsync to the next flush (as Kafka flushes a rolled segment in the background), so
+    /// appends never wait for a whole segment to reach the disk.
+    rolled_unsynced: Vec<(Arc<File>, i64)>,
     unflushed_messages: u64,
     last_flush_ms: i64,
     /// (leader epoch, first offset written in it), ascending.
@@ -201,6 +206,7 @@ impl PartitionLog {
             segments: Vec::new(),
             log_start_offset: 0,
             flushed_offset: 0,
+            rolled_unsynced: Vec::new(),
             unflushed_messages: 0,
             last_flush_ms: now_ms,
             epochs: Vec::new(),
@@ -350,15 +356,11 @@ impl PartitionLog {
         let end = self.log_end_offset();
         let old = self.segments.last().expect("active segment");
         if let Some(file) = old.file() {
-            file.sync_data().map_err(|e| io(&self.path(), e))?;
             old.write_indexes()?;
+            self.rolled_unsynced.push((file.clone(), end));
         }
         self.segments
             .push(Segment::create(self.dir.as_deref(), end, now_ms)?);
-        if let Some(dir) = &self.dir {
-            write_small_file(&dir.join("recovery-point"), &end.to_string())?;
-        }
-        self.flushed_offset = self.flushed_offset.max(end);
         Ok(())
     }
 
@@ -774,14 +776,19 @@ impl PartitionLog {
 
     /// What to fsync for everything appended so far.
     pub fn flush_handle(&self) -> FlushHandle {
+        let rolled = self.rolled_unsynced.iter().map(|(file, _)| file.clone());
         FlushHandle {
-            files: self.active().file().into_iter().collect(),
+            files: rolled.chain(self.active().file()).collect(),
             end_offset: self.log_end_offset(),
         }
     }
 
-    /// Records that everything below `offset` is durable.
-    pub fn mark_flushed(&mut self, offset: i64, now_ms: i64) {
+    /// Records that everything below `offset` is durable; once rolled segments are, the
+    /// recovery point moves past them.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] when the recovery point cannot be written.
+    pub fn mark_flushed(&mut self, offset: i64, now_ms: i64) -> Result<(), LogError> {
         if offset > self.flushed_offset {
             self.flushed_offset = offset;
         }
@@ -789,6 +796,17 @@ impl PartitionLog {
             self.unflushed_messages = 0;
         }
         self.last_flush_ms = now_ms;
+        let synced_rolls = self
+            .rolled_unsynced
+            .iter()
+            .filter(|(_, end)| *end <= offset);
+        if let Some(recovery_point) = synced_rolls.map(|(_, end)| *end).max() {
+            self.rolled_unsynced.retain(|(_, end)| *end > offset);
+            if let Some(dir) = &self.dir {
+                write_small_file(&dir.join("recovery-point"), &recovery_point.to_string())?;
+            }
+        }
+        Ok(())
     }
 
     /// Everything below this offset has been fsynced (in memory: everything appended).
@@ -796,8 +814,12 @@ impl PartitionLog {
         self.flushed_offset
     }
 
-    /// Whether `flush.messages` or `flush.ms` calls for an fsync now.
+    /// Whether an fsync is due now: a rolled segment awaits its fsync, or `flush.messages`
+    /// or `flush.ms` calls for one.
     pub fn flush_due(&self, now_ms: i64) -> bool {
+        if !self.rolled_unsynced.is_empty() {
+            return true;
+        }
         if self.flushed_offset >= self.log_end_offset() {
             return false;
         }
@@ -822,6 +844,7 @@ impl PartitionLog {
         let handle = self.flush_handle();
         handle.sync().map_err(|e| io(&dir, e))?;
         self.flushed_offset = handle.end_offset;
+        self.rolled_unsynced.clear();
         for segment in &self.segments {
             segment.write_indexes()?;
         }

@@ -401,9 +401,40 @@ fn flush_bookkeeping_follows_flush_messages_and_flush_ms() {
     let handle = log.flush_handle();
     assert_eq!(handle.end_offset(), 6);
     handle.sync().unwrap();
-    log.mark_flushed(handle.end_offset(), 20);
+    log.mark_flushed(handle.end_offset(), 20).unwrap();
     assert_eq!(log.flushed_offset(), 6);
     assert!(!log.flush_due(5_000), "nothing left to flush");
+}
+
+#[test]
+fn a_roll_leaves_the_old_segments_fsync_to_the_next_flush() {
+    let dir = TempDir::new("roll-flush");
+    let mut log = PartitionLog::open(Storage::Disk(dir.0.clone()), small_config(), 0).unwrap();
+    let mut b = 0;
+    while log.segment_count() < 3 {
+        log.append(&batch(b * 3, 3, &[b as i64]), 0, None, 0)
+            .unwrap();
+        b += 1;
+    }
+    // No flush policy: the only fsync due is the rolled segments'.
+    assert!(log.flush_due(0), "rolled segments await their fsync");
+    assert!(
+        !dir.0.join("recovery-point").exists(),
+        "nothing is known durable before the fsync"
+    );
+    let handle = log.flush_handle();
+    handle.sync().unwrap();
+    log.mark_flushed(handle.end_offset(), 0).unwrap();
+    let recovery_point: i64 = std::fs::read_to_string(dir.0.join("recovery-point"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        recovery_point,
+        log.segments.last().unwrap().base_offset,
+        "past every rolled segment"
+    );
+    assert!(!log.flush_due(0));
 }
 
 #[test]
