@@ -4,7 +4,7 @@
 
 use crate::conf::tl_conf_t;
 use crate::error::{catch, status, value_or, Failure};
-use crate::message::{tl_message_t, tl_partition_list_t, TL_OFFSET_BEGINNING, TL_OFFSET_END};
+use crate::message::{tl_message_t, tl_partition_list_t, TL_OFFSET_BEGINNING};
 use crate::{handle, text, timeout, tl_resp_err_t, Opaque};
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, c_void};
@@ -191,21 +191,10 @@ pub unsafe extern "C" fn tl_assign(
             this.consumer.assign(&assigned);
         }
         for (partition, offset) in &offsets {
-            seek_to(this, partition, *offset);
+            this.consumer.seek(partition, *offset);
         }
         Ok(())
     }))
-}
-
-fn seek_to(this: &tl_consumer_t, partition: &(String, i32), offset: i64) {
-    match offset {
-        TL_OFFSET_BEGINNING => this
-            .consumer
-            .seek_to_beginning(std::slice::from_ref(partition)),
-        TL_OFFSET_END => this.consumer.seek_to_end(std::slice::from_ref(partition)),
-        offset if offset >= 0 => this.consumer.seek(partition, offset),
-        _ => {}
-    }
 }
 
 /// The partitions assigned now, in `*partitions` (a new list owned by the caller: free it
@@ -493,7 +482,7 @@ pub unsafe extern "C" fn tl_seek(
         if offset < TL_OFFSET_BEGINNING {
             return Err(Failure::invalid(format!("cannot seek to offset {offset}")));
         }
-        seek_to(this, &(topic.to_string(), partition), offset);
+        this.consumer.seek(&(topic.to_string(), partition), offset);
         Ok(())
     }))
 }

@@ -20,10 +20,6 @@ pub struct Consumer {
     consumer: Arc<CoreConsumer>,
 }
 
-/// KafkaJS's special seek offsets.
-const EARLIEST: i64 = -2;
-const LATEST: i64 = -1;
-
 fn partitions(list: Vec<TopicPartition>) -> Vec<(String, i32)> {
     list.into_iter().map(Into::into).collect()
 }
@@ -144,12 +140,7 @@ impl Consumer {
     /// (buffered records of it are dropped).
     #[napi]
     pub fn seek(&self, topic: String, partition: i32, offset: i64) {
-        let target = (topic, partition);
-        match offset {
-            EARLIEST => self.consumer.seek_to_beginning(&[target]),
-            LATEST => self.consumer.seek_to_end(&[target]),
-            offset => self.consumer.seek(&target, offset),
-        }
+        self.consumer.seek(&(topic, partition), offset);
     }
 
     /// Stops fetching `list` until `resume`.

@@ -3,7 +3,7 @@
 //! rebalance waits for them (as librdkafka's does), so `on_revoke` can still commit.
 
 use crate::error;
-use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID};
+use crate::message::{Message, TopicPartition, OFFSET_BEGINNING, OFFSET_INVALID};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::future::Future;
@@ -677,13 +677,8 @@ impl Consumer {
     }
 
     fn seek_to(&self, tp: &TopicPartition) {
-        let partition = (tp.topic.clone(), tp.partition);
-        match tp.offset {
-            OFFSET_BEGINNING => self.consumer.seek_to_beginning(&[partition]),
-            OFFSET_END => self.consumer.seek_to_end(&[partition]),
-            offset if offset >= 0 => self.consumer.seek(&partition, offset),
-            _ => {}
-        }
+        self.consumer
+            .seek(&(tp.topic.clone(), tp.partition), tp.offset);
     }
 
     /// The next queued rebalance event that has a callback: the callback, the

@@ -174,9 +174,8 @@ impl Message {
     }
 }
 
-/// confluent-kafka's special offsets.
-pub const OFFSET_BEGINNING: i64 = -2;
-pub const OFFSET_END: i64 = -1;
+/// confluent-kafka's special offsets (librdkafka's, which the core's seek takes).
+pub const OFFSET_BEGINNING: i64 = tidelog::client::consumer::OFFSET_BEGINNING;
 pub const OFFSET_INVALID: i64 = -1001;
 
 /// A topic partition, optionally with an offset (`OFFSET_INVALID` when none), commit

@@ -54,6 +54,14 @@ const STREAM_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// A (topic, partition).
 pub type TopicPartition = (String, i32);
 
+/// The offset [`Consumer::seek`] takes for a partition's first offset (Kafka's ListOffsets
+/// "earliest" timestamp, as librdkafka's `RD_KAFKA_OFFSET_BEGINNING`).
+pub const OFFSET_BEGINNING: i64 = -2;
+
+/// The offset [`Consumer::seek`] takes for a partition's end (Kafka's ListOffsets "latest"
+/// timestamp, as librdkafka's `RD_KAFKA_OFFSET_END`).
+pub const OFFSET_END: i64 = -1;
+
 /// A partition and the offset to fetch it from.
 type PartitionAt = (TopicPartition, i64);
 
@@ -1526,9 +1534,18 @@ impl Consumer {
     }
 
     /// Moves `partition` to `offset`: its buffered records are dropped and the next poll
-    /// returns records from there. Ignored for a partition not assigned (yet). An offset
-    /// outside the log is reset per `auto.offset.reset` at the next fetch.
+    /// returns records from there. [`OFFSET_BEGINNING`] (-2) and [`OFFSET_END`] (-1), the
+    /// values librdkafka, confluent-kafka and KafkaJS use, are
+    /// [`Consumer::seek_to_beginning`] and [`Consumer::seek_to_end`]; other negative
+    /// offsets are ignored, and so is a partition not assigned (yet). An offset outside
+    /// the log is reset per `auto.offset.reset` at the next fetch.
     pub fn seek(&self, partition: &TopicPartition, offset: i64) {
+        match offset {
+            OFFSET_BEGINNING => return self.seek_to_beginning(std::slice::from_ref(partition)),
+            OFFSET_END => return self.seek_to_end(std::slice::from_ref(partition)),
+            offset if offset < 0 => return,
+            _ => {}
+        }
         let mut state = self.inner.state();
         if let Some(p) = state.assigned.get_mut(partition) {
             p.fetch_position = Some(offset);
