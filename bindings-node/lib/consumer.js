@@ -264,6 +264,8 @@ class Consumer {
       this.resolved.set(k, { topic, partition, offset: Number(offset) + 1 })
       this.uncommitted++
     }
+    // The core heartbeats the group in the background, so KafkaJS's heartbeat() has
+    // nothing left to do.
     const heartbeat = async () => {}
     const pause = () => {
       this.pause([{ topic, partitions: [partition] }])
