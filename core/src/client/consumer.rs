@@ -508,25 +508,17 @@ impl Inner {
         self.config.assignors.iter().all(|a| a.is_cooperative())
     }
 
-    /// Gives up `revoked`: commits their positions if auto-commit is on, tells the
-    /// listener, drops them and their buffered records.
+    /// Gives up `revoked`: stops handing out their records, commits their positions if
+    /// auto-commit is on, tells the listener, drops them and their buffered records.
     async fn revoke(&self, revoked: Vec<TopicPartition>) {
         if revoked.is_empty() {
             return;
         }
-        if self.config.enable_auto_commit {
-            let positions = self
-                .consumed_positions()
-                .into_iter()
-                .filter(|(tp, _)| revoked.contains(tp))
-                .collect();
-            if let Err(error) = self.commit(positions).await {
-                tracing::warn!(%error, "commit before revoking failed");
-            }
-        }
         {
-            // Nothing more of them is handed out while the listener runs (it may run on
-            // another thread, which polls again as soon as it is done).
+            // Nothing more of them is handed out from here: not while the commit below
+            // waits for its response (a record polled then would be read again by the
+            // partition's next owner), nor while the listener runs (it may run on another
+            // thread, which polls again as soon as it is done).
             let mut state = self.state();
             for tp in &revoked {
                 if let Some(p) = state.assigned.get_mut(tp) {
@@ -538,6 +530,16 @@ impl Inner {
                     .iter()
                     .any(|(t, p)| *t == r.topic && *p == r.partition)
             });
+        }
+        if self.config.enable_auto_commit {
+            let positions = self
+                .consumed_positions()
+                .into_iter()
+                .filter(|(tp, _)| revoked.contains(tp))
+                .collect();
+            if let Err(error) = self.commit(positions).await {
+                tracing::warn!(%error, "commit before revoking failed");
+            }
         }
         self.notify(RebalanceEvent::Revoked(revoked.clone())).await;
         self.drop_partitions(&revoked);
