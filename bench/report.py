@@ -58,7 +58,9 @@ def plot_latency(result, path):
     fig, axes = plt.subplots(1, len(levels), figsize=(4.5 * len(levels), 4), sharey=True)
     for ax, level in zip(axes, levels):
         for name, style in (("tidelog", "-o"), ("kafka", "--s")):
-            runs = level["runs"][name]
+            runs = [r for r in level["runs"][name] if not r.get("overloaded")]
+            if not runs:
+                continue
             # The run with the median p99 stands for the broker at this rate.
             run = sorted(runs, key=lambda r: r["p99_us"])[len(runs) // 2]
             points = [(p, v) for p, v in run["percentiles_us"] if p < 100]
@@ -163,10 +165,17 @@ def section_latency(w):
     rows = []
     for level in r["levels"]:
         s = level["summary"]
+        overloaded = level.get("overloaded", {})
+
+        def cell(name, key):
+            value = s[key]["median"].get(name)
+            if value is None and overloaded.get(name):
+                return f"overloaded ({overloaded[name]} of {len(level['runs'][name])} runs)"
+            return fmt(value and value / 1000, 2)
+
         for key, label in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
             rows.append([f"{level['fraction']:.0%} ({level['rate']:,}/s)", label,
-                         fmt(s[key]["median"]["tidelog"] / 1000, 2), fmt(s[key]["median"]["kafka"] / 1000, 2),
-                         ratio(s[key]["ratio"])])
+                         cell("tidelog", key), cell("kafka", key), ratio(s[key]["ratio"])])
     maxes = r["max_records_per_s"]
     return ["## 3. End-to-end latency at fixed rates", meta_line(w["meta"]), "",
             f"Open-loop generator `bench/src/bin/e2e_latency.rs` with tidelog's Rust producer and consumer in one "
@@ -175,7 +184,9 @@ def section_latency(w):
             f"100 B records, one partition, acks=1, linger.ms=1; the first seconds are warm-up. The sender wakes "
             f"on tokio's 1 ms timer, so up to ~1 ms of every latency is the generator's. Max rate with this "
             f"client (median of probes): tidelog {fmt(maxes.get('tidelog'))}, Kafka {fmt(maxes.get('kafka'))} "
-            f"records/s; the loads are fractions of the slower one.", "",
+            f"records/s; the loads are fractions of the slower one. A run is overloaded when the broker does not keep "
+            f"up with its rate: the sends fall 5 s behind the schedule, or buffer.memory stays full for "
+            f"max.block.ms (5 s). Its latency has no bound, so it counts as infinite in the medians.", "",
             table(["Load", "Percentile", "tidelog ms", "Kafka ms", "tidelog / Kafka"], rows), "",
             "![latency percentiles](latency.png)", "", f"Command: `{r['command']}`"]
 

@@ -66,6 +66,9 @@ fn producer(args: &Args) -> Producer {
         ("linger.ms", "1"),
         ("batch.size", "1000000"),
         ("enable.idempotence", "false"),
+        // A broker that stops taking records fills `buffer.memory`; 5 s of that is
+        // reported as an overloaded broker (see `overloaded`).
+        ("max.block.ms", "5000"),
     ])
     .expect("valid producer config");
     Producer::new(config).expect("producer starts")
@@ -95,6 +98,23 @@ async fn max_rate(args: &Args, topic: &str) -> f64 {
     let rate = sent as f64 / start.elapsed().as_secs_f64();
     producer.close().await;
     rate
+}
+
+/// How far the sends may fall behind the schedule before the run counts as overloaded.
+const BEHIND_LIMIT: Duration = Duration::from_secs(5);
+
+/// Ends a fixed-rate run the broker does not keep up with (sends more than `BEHIND_LIMIT`
+/// behind the schedule, or `buffer.memory` full for `max.block.ms`): the backlog grows
+/// without bound, so there is no latency to report. Prints the run's JSON line with
+/// `"overloaded":true` and why, and exits.
+fn overloaded(args: &Args, sent: u64, seconds: f64, reason: &str) -> ! {
+    let reason = reason.replace('\\', "\\\\").replace('"', "\\\"");
+    println!(
+        "{{\"mode\":\"fixed\",\"rate\":{},\"overloaded\":true,\"sent\":{sent},\"seconds\":{seconds:.1},\
+         \"size\":{},\"acks\":\"{}\",\"reason\":\"{reason}\"}}",
+        args.rate, args.size, args.acks
+    );
+    std::process::exit(0);
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -162,14 +182,23 @@ async fn main() {
     while next < total {
         let now = start.elapsed().as_nanos() as f64;
         let due_now = ((now / interval_ns) as u64 + 1).min(total);
+        let behind_ns = now - next as f64 * interval_ns;
+        if behind_ns > BEHIND_LIMIT.as_nanos() as f64 {
+            let reason = format!("sends are {:.1} s behind the schedule", behind_ns / 1e9);
+            overloaded(&args, next, start.elapsed().as_secs_f64(), &reason);
+        }
         if due_now > next + args.rate / 100 {
             late_sends += 1; // more than 10 ms of records were due at once
         }
-        while next < due_now {
+        // In slices, so that falling behind is noticed while catching up.
+        let slice_end = due_now.min(next + 65_536);
+        while next < slice_end {
             let due_ns = (next as f64 * interval_ns) as u64;
             let record =
                 ProducerRecord::new(topic.as_str(), value(args.size, due_ns)).with_partition(0);
-            drop(producer.send_async(record).await.expect("record queued"));
+            if let Err(error) = producer.send_async(record).await {
+                overloaded(&args, next, start.elapsed().as_secs_f64(), &error.to_string());
+            }
             next += 1;
         }
         let wake = Duration::from_nanos((next as f64 * interval_ns) as u64);
