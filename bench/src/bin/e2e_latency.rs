@@ -197,7 +197,12 @@ async fn main() {
             let record =
                 ProducerRecord::new(topic.as_str(), value(args.size, due_ns)).with_partition(0);
             if let Err(error) = producer.send_async(record).await {
-                overloaded(&args, next, start.elapsed().as_secs_f64(), &error.to_string());
+                overloaded(
+                    &args,
+                    next,
+                    start.elapsed().as_secs_f64(),
+                    &error.to_string(),
+                );
             }
             next += 1;
         }
