@@ -200,7 +200,7 @@ def section_startup(w):
             continue
         notes = []
         for key, label in (("listening_ms", "port open at"), ("broker_start_ms", "broker up at"),
-                           ("import_ms", "`import tidelog` before it")):
+                           ("import_ms", "loading the SDK (`import` / `require`) before it")):
             values = [r[key] for r in entry["runs"] if key in r]
             if values:
                 notes.append(f"{label} {fmt(sorted(values)[len(values) // 2], 1)} ms")
@@ -208,8 +208,9 @@ def section_startup(w):
                      fmt((entry["median_rss_idle_kib"] or 0) / 1024, 1),
                      f"`{entry['command']}`"])
     return ["## 4. Start-up and idle memory", meta_line(w["meta"]), "",
-            "Time from process start (spawn, or the first line of `main` / of the script for the embedded "
-            "brokers) to the first acknowledged produce (acks=1, to a topic the broker auto-creates), and "
+            "Time from process start (spawn; for the Rust embedded broker the first line of `main`; for "
+            "Python and Node the creation of the EmbeddedBroker, with loading the SDK timed apart) to the "
+            "first acknowledged produce (acks=1, to a topic the broker auto-creates), and "
             "VmRSS after idling (for the embedded brokers: the whole process, client included).", "",
             table(["Broker", "start to first ack, ms (median)", "of which (medians)", "idle RSS MiB", "Command"],
                   rows)]

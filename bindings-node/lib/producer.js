@@ -65,7 +65,9 @@ class Producer {
     if (transactionTimeout !== undefined && typeof transactionTimeout !== 'number') {
       throw invalid('transactionTimeout must be a number of ms')
     }
-    this.settings = [...kafka.settings, ['enable.idempotence', String(idempotent)]]
+    // linger.ms=0: KafkaJS sends each send() at once, and a send() already brings its own
+    // batch of messages; the core's default (5 ms) would only delay every send().
+    this.settings = [['linger.ms', '0'], ...kafka.settings, ['enable.idempotence', String(idempotent)]]
     if (maxInFlightRequests !== undefined && maxInFlightRequests !== null) {
       this.settings.push(['max.in.flight.requests.per.connection', String(maxInFlightRequests)])
     }
