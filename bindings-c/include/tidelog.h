@@ -1480,8 +1480,9 @@ tl_producer_t *tl_producer_new(const tl_conf_t *conf, char *errstr, size_t errst
  * is the time of the call (tl_produce_ts sets one).
  *
  * `partition` is a partition number or TL_PARTITION_UA (the partitioner chooses: murmur2
- * of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied;
- * NULL is null. `headers` (NULL: none) is copied; the caller keeps it.
+ * of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied
+ * (into the record batch, and for the delivery report when there is a delivery
+ * callback); NULL is null. `headers` (NULL: none) is copied; the caller keeps it.
  *
  * Errors: TL_RESP_ERR__QUEUE_FULL when `buffer.memory` is full (call tl_poll and retry),
  * TL_RESP_ERR_MESSAGE_TOO_LARGE for a record above `max.request.size`,

@@ -51,18 +51,24 @@ unsafe fn text<'a>(text: *const c_char, what: &str) -> Result<&'a str, error::Fa
         .map_err(|_| error::Failure::invalid(format!("`{what}` is not valid UTF-8")))
 }
 
-/// A `(pointer, length)` byte argument; NULL is a null key or value (distinct from empty).
+/// A `(pointer, length)` byte argument, borrowed; NULL is a null key or value (distinct
+/// from empty).
 ///
 /// # Safety
-/// `data` is NULL or points to `len` readable bytes.
-unsafe fn payload(data: *const std::ffi::c_void, len: usize) -> Option<bytes::Bytes> {
+/// `data` is NULL or points to `len` readable bytes that outlive `'a`.
+unsafe fn borrowed<'a>(data: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
     if data.is_null() {
         return None;
     }
-    Some(bytes::Bytes::copy_from_slice(std::slice::from_raw_parts(
-        data.cast::<u8>(),
-        len,
-    )))
+    Some(std::slice::from_raw_parts(data.cast::<u8>(), len))
+}
+
+/// A `(pointer, length)` byte argument, copied; NULL is null.
+///
+/// # Safety
+/// As [`borrowed`].
+unsafe fn payload(data: *const std::ffi::c_void, len: usize) -> Option<bytes::Bytes> {
+    borrowed(data, len).map(bytes::Bytes::copy_from_slice)
 }
 
 /// A handle argument as a reference.

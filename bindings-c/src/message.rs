@@ -5,7 +5,8 @@
 use crate::error::{catch, status, value_or, Failure};
 use crate::{handle, payload, text, tl_resp_err_t, Opaque};
 use bytes::Bytes;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::sync::Arc;
 use tidelog::client::consumer::{ConsumerRecord, TopicPartition};
 
 // librdkafka's offset sentinels, for tl_assign, tl_seek and partition lists.
@@ -36,11 +37,11 @@ pub struct tl_headers_t {
 }
 
 impl tl_headers_t {
-    /// The headers as the core's records carry them.
-    pub(crate) fn to_record(&self) -> Vec<(String, Option<Bytes>)> {
-        self.entries
-            .iter()
-            .map(|(name, value)| (name.to_string_lossy().into_owned(), value.clone()))
+    /// The headers as a borrowed record carries them.
+    pub(crate) fn to_refs(&self) -> Vec<(&str, Option<&[u8]>)> {
+        (self.entries.iter())
+            // Names were UTF-8 when added (tl_headers_add checks).
+            .map(|(name, value)| (name.to_str().unwrap_or_default(), value.as_deref()))
             .collect()
     }
 
@@ -136,7 +137,8 @@ unsafe fn write_bytes(data: Option<&Bytes>, pointer: *mut *const c_void, size: *
 /// A consumed record, a consumer error event (`tl_message_err` set, no record), or a
 /// producer's delivery report.
 pub struct tl_message_t {
-    pub(crate) topic: Option<CString>,
+    /// Shared by the delivery reports of one batch.
+    pub(crate) topic: Option<Arc<CStr>>,
     pub(crate) partition: i32,
     pub(crate) offset: i64,
     pub(crate) timestamp_ms: i64,
@@ -152,7 +154,7 @@ impl tl_message_t {
     /// A consumed record.
     pub(crate) fn consumed(record: ConsumerRecord) -> tl_message_t {
         tl_message_t {
-            topic: Some(c_string(record.topic)),
+            topic: Some(c_string(record.topic).into()),
             partition: record.partition,
             offset: record.offset,
             timestamp_ms: record.timestamp_ms,

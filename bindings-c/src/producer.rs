@@ -5,11 +5,12 @@
 use crate::conf::tl_conf_t;
 use crate::error::{catch, status, value_or, Failure};
 use crate::message::{c_string, tl_headers_t, tl_message_t};
-use crate::{handle, payload, text, timeout, tl_resp_err_t, Opaque};
+use crate::{borrowed, handle, text, timeout, tl_resp_err_t, Opaque};
 use bytes::Bytes;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tidelog::client::producer::{DeliveryReports, Producer, ProducerConfig, ProducerRecord};
+use tidelog::client::producer::{DeliveryReports, Producer, ProducerConfig, RecordRef};
 use tidelog::client::ClientKind;
 
 /// A delivery report callback: `report` is the record's delivery report (tl_message_err,
@@ -26,8 +27,7 @@ pub type tl_delivery_cb = Option<
 
 /// What a delivery report needs besides the outcome: the record as the application gave
 /// it. Small, as one is held per record until its report is served: the key and value
-/// (shared with the batch, not copied) are kept only when there is a delivery callback to
-/// read them.
+/// are copied only when there is a delivery callback to read them.
 struct Sent {
     partition: i32,
     opaque: Opaque,
@@ -79,8 +79,9 @@ pub unsafe extern "C" fn tl_producer_new(
 /// is the time of the call (tl_produce_ts sets one).
 ///
 /// `partition` is a partition number or TL_PARTITION_UA (the partitioner chooses: murmur2
-/// of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied;
-/// NULL is null. `headers` (NULL: none) is copied; the caller keeps it.
+/// of the key, sticky for null keys). `key`/`key_len` and `value`/`value_len` are copied
+/// (into the record batch, and for the delivery report when there is a delivery
+/// callback); NULL is null. `headers` (NULL: none) is copied; the caller keeps it.
 ///
 /// Errors: TL_RESP_ERR__QUEUE_FULL when `buffer.memory` is full (call tl_poll and retry),
 /// TL_RESP_ERR_MESSAGE_TOO_LARGE for a record above `max.request.size`,
@@ -134,26 +135,24 @@ pub unsafe extern "C" fn tl_produce_ts(
                 "partition {partition} is not valid"
             )));
         }
-        let key = payload(key, key_len);
-        let value = payload(value, value_len);
-        let kept = this.callback.map(|_| {
-            Box::new(Kept {
-                key: key.clone(),
-                value: value.clone(),
-            })
-        });
-        let record = ProducerRecord {
-            topic: topic.to_string(),
+        let key = borrowed(key, key_len);
+        let value = borrowed(value, value_len);
+        let headers = headers.as_ref().map(tl_headers_t::to_refs);
+        let record = RecordRef {
+            topic,
             partition: (partition >= 0).then_some(partition),
             key,
             value,
-            headers: headers
-                .as_ref()
-                .map(tl_headers_t::to_record)
-                .unwrap_or_default(),
+            headers: headers.as_deref().unwrap_or_default(),
             timestamp_ms: (timestamp_ms >= 0).then_some(timestamp_ms),
         };
-        let delivery = this.producer.send(record)?;
+        let delivery = this.producer.send_ref(&record)?;
+        let kept = this.callback.map(|_| {
+            Box::new(Kept {
+                key: key.map(Bytes::copy_from_slice),
+                value: value.map(Bytes::copy_from_slice),
+            })
+        });
         let sent = Sent {
             partition,
             opaque: Opaque(opaque),
@@ -191,11 +190,20 @@ unsafe fn serve(producer: *mut tl_producer_t, this: &tl_producer_t, timeout: Dur
     };
     let reports = this.reports.take(timeout);
     let count = reports.len();
+    // The reports of a batch share their topic: one C string for a run of them.
+    let mut topic: Option<(Arc<str>, Arc<CStr>)> = None;
     for (result, sent) in reports {
         let Kept { key, value } = *sent.kept.expect("kept while there is a callback");
         let report = match result {
             Ok(metadata) => tl_message_t {
-                topic: Some(c_string(metadata.topic)),
+                topic: Some(match &topic {
+                    Some((name, c_name)) if Arc::ptr_eq(name, &metadata.topic) => c_name.clone(),
+                    _ => {
+                        let c_name: Arc<CStr> = c_string(metadata.topic.as_bytes()).into();
+                        topic = Some((metadata.topic.clone(), c_name.clone()));
+                        c_name
+                    }
+                }),
                 partition: metadata.partition,
                 offset: metadata.offset,
                 timestamp_ms: metadata.timestamp_ms,

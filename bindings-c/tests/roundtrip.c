@@ -7,6 +7,7 @@
 #define PARTITIONS 3
 
 struct reports {
+    const char *topic;
     int delivered;
     int failed;
     tl_resp_err_t last_err;
@@ -30,7 +31,7 @@ static void on_delivery(tl_producer_t *producer, const tl_message_t *report, voi
     reports->delivered++;
     reports->offset[*index] = tl_message_offset(report);
     reports->partition[*index] = tl_message_partition(report);
-    CHECK(tl_message_topic(report) != NULL);
+    CHECK(tl_message_topic(report) != NULL && strcmp(tl_message_topic(report), reports->topic) == 0);
     size_t size = 0;
     const char *value = tl_message_value(report, &size);
     char expected[64];
@@ -99,6 +100,7 @@ static void roundtrip(tl_broker_t *broker, const char *codec) {
     static int indexes[RECORDS];
     struct reports reports;
     memset(&reports, 0, sizeof reports);
+    reports.topic = topic;
 
     tl_conf_t *conf = conf_for(broker);
     set(conf, "compression.type", codec);

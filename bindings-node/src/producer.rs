@@ -49,7 +49,7 @@ impl Producer {
             for delivery in deliveries {
                 let done = delivery.await?;
                 let entry = lowest
-                    .entry((done.topic, done.partition))
+                    .entry((done.topic.to_string(), done.partition))
                     .or_insert(done.offset);
                 *entry = (*entry).min(done.offset);
             }

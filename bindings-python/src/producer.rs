@@ -7,11 +7,12 @@ use crate::error;
 use crate::message::Message;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Instant;
 use tidelog::client::producer::{
-    DeliveryReports, Producer as CoreProducer, ProducerConfig, ProducerRecord, RecordMetadata,
-    Report,
+    DeliveryFuture, DeliveryReports, Producer as CoreProducer, ProducerConfig, RecordMetadata,
+    RecordRef, Report,
 };
 use tidelog::error::Error;
 
@@ -39,19 +40,24 @@ pub struct Producer {
     default_callback: Option<Py<PyAny>>,
 }
 
-/// `bytes`, `str` (UTF-8 encoded) or None, as record payload.
-fn payload(object: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<bytes::Bytes>> {
+/// `bytes`, `str` (UTF-8 encoded) or None, as record payload: borrowed where Python
+/// holds the bytes (`bytes`, most `str`), so that the record is copied only into its batch.
+fn payload<'a>(
+    object: Option<&'a Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Option<Cow<'a, [u8]>>> {
     let Some(object) = object.filter(|o| !o.is_none()) else {
         return Ok(None);
     };
     if let Ok(bytes) = object.cast::<PyBytes>() {
-        Ok(Some(bytes::Bytes::copy_from_slice(bytes.as_bytes())))
+        Ok(Some(Cow::Borrowed(bytes.as_bytes())))
     } else if let Ok(text) = object.cast::<PyString>() {
-        Ok(Some(bytes::Bytes::copy_from_slice(
-            text.to_cow()?.as_bytes(),
-        )))
+        Ok(Some(match text.to_cow()? {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        }))
     } else if let Ok(array) = object.cast::<PyByteArray>() {
-        Ok(Some(bytes::Bytes::from(array.to_vec())))
+        Ok(Some(Cow::Owned(array.to_vec())))
     } else {
         Err(pyo3::exceptions::PyTypeError::new_err(format!(
             "{what} must be bytes, str or None, not {}",
@@ -77,29 +83,51 @@ fn headers(object: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Option<by
                 pyo3::exceptions::PyTypeError::new_err("headers must be (key, value) pairs")
             })?;
             let key: String = pair.get_item(0)?.extract()?;
-            Ok((key, payload(Some(&pair.get_item(1)?), "a header value")?))
+            let value = pair.get_item(1)?;
+            let value = payload(Some(&value), "a header value")?;
+            Ok((key, value.map(|v| bytes::Bytes::from(v.into_owned()))))
         })
         .collect()
 }
 
-/// The record `produce` was given: `partition` -1 lets the partitioner choose, `timestamp`
-/// 0 means now.
-fn record(
-    topic: &str,
-    value: &Option<Bound<'_, PyAny>>,
-    key: &Option<Bound<'_, PyAny>>,
+/// Sends the record `produce` was given (`partition` -1 lets the partitioner choose,
+/// `timestamp` 0 means now); returns its delivery and what its report will need.
+#[allow(clippy::too_many_arguments)]
+fn send(
+    producer: &CoreProducer,
+    topic: String,
+    value: Option<Bound<'_, PyAny>>,
+    key: Option<Bound<'_, PyAny>>,
     partition: i32,
     timestamp: i64,
-    headers: &Option<Bound<'_, PyAny>>,
-) -> PyResult<ProducerRecord> {
-    Ok(ProducerRecord {
-        topic: topic.to_string(),
+    headers: Option<Bound<'_, PyAny>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(DeliveryFuture, Sent)> {
+    let owned_headers = self::headers(headers.as_ref())?;
+    let header_refs: Vec<(&str, Option<&[u8]>)> = (owned_headers.iter())
+        .map(|(key, value)| (key.as_str(), value.as_deref()))
+        .collect();
+    let key_bytes = payload(key.as_ref(), "key")?;
+    let value_bytes = payload(value.as_ref(), "value")?;
+    let record = RecordRef {
+        topic: &topic,
         partition: (partition >= 0).then_some(partition),
-        key: payload(key.as_ref(), "key")?,
-        value: payload(value.as_ref(), "value")?,
-        headers: self::headers(headers.as_ref())?,
+        key: key_bytes.as_deref(),
+        value: value_bytes.as_deref(),
+        headers: &header_refs,
         timestamp_ms: (timestamp > 0).then_some(timestamp),
-    })
+    };
+    let delivery = producer.send_ref(&record).map_err(error::raise)?;
+    drop((key_bytes, value_bytes));
+    let sent = Sent {
+        callback,
+        topic,
+        partition,
+        key: key.map(Bound::unbind),
+        value: value.map(Bound::unbind),
+        headers: headers.map(Bound::unbind),
+    };
+    Ok((delivery, sent))
 }
 
 /// A delivery report as confluent-kafka gives it: the error (None when delivered) and
@@ -113,7 +141,7 @@ fn report(
         Ok(metadata) => (
             None,
             Message::delivered(
-                metadata.topic,
+                metadata.topic.to_string(),
                 metadata.partition,
                 metadata.offset,
                 metadata.timestamp_ms,
@@ -185,21 +213,21 @@ impl Producer {
         headers: Option<Bound<'_, PyAny>>,
         callback: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let record = record(&topic, &value, &key, partition, timestamp, &headers)?;
         let callback = on_delivery
             .or(callback)
             .filter(|c| !c.is_none())
             .map(Bound::unbind)
             .or_else(|| self.default_callback.as_ref().map(|c| c.clone_ref(py)));
-        let delivery = self.producer.send(record).map_err(error::raise)?;
-        let sent = Sent {
-            callback,
+        let (delivery, sent) = send(
+            &self.producer,
             topic,
+            value,
+            key,
             partition,
-            key: key.map(Bound::unbind),
-            value: value.map(Bound::unbind),
-            headers: headers.map(Bound::unbind),
-        };
+            timestamp,
+            headers,
+            callback,
+        )?;
         self.reports.track(delivery, sent);
         Ok(())
     }
@@ -296,16 +324,16 @@ impl Producer {
         timestamp: i64,
         headers: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let record = record(&topic, &value, &key, partition, timestamp, &headers)?;
-        let delivery = self.producer.send(record).map_err(error::raise)?;
-        let sent = Sent {
-            callback: None,
+        let (delivery, sent) = send(
+            &self.producer,
             topic,
+            value,
+            key,
             partition,
-            key: key.map(Bound::unbind),
-            value: value.map(Bound::unbind),
-            headers: headers.map(Bound::unbind),
-        };
+            timestamp,
+            headers,
+            None,
+        )?;
         crate::asyncio_future(py, delivery, move |py, result| {
             match report(py, result, sent)? {
                 (None, message) => Ok(Py::new(py, message)?.into_any()),

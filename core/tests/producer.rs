@@ -209,7 +209,7 @@ async fn every_codec_writes_what_was_sent() {
             assert!(log.batches.iter().all(|(c, _)| *c == codec), "{codec}");
         }
         for (record, report) in sent.iter().zip(&reports) {
-            assert_eq!(report.topic, topic);
+            assert_eq!(*report.topic, *topic);
             assert_eq!(report.timestamp_ms, record.timestamp_ms.unwrap());
             if let Some(key) = &record.key {
                 assert_eq!(report.partition, murmur2_partition(key, PARTITIONS));
@@ -425,7 +425,7 @@ fn works_from_plain_threads_without_a_runtime() {
         .flush_blocking(Some(Duration::from_secs(10)))
         .unwrap();
     assert_eq!(producer.pending_batches(), 0);
-    assert_eq!(last.wait().unwrap().topic, topic);
+    assert_eq!(*last.wait().unwrap().topic, *topic);
 }
 
 #[tokio::test]
@@ -614,10 +614,7 @@ fn delivery_reports_come_per_batch_with_each_records_offset() {
     let mut offsets: HashMap<i32, Vec<(i32, i64)>> = HashMap::new();
     for (result, i) in &taken {
         let metadata = result.as_ref().unwrap();
-        assert_eq!(
-            (metadata.topic.as_str(), metadata.partition),
-            (&*topic, i % 3)
-        );
+        assert_eq!((&*metadata.topic, metadata.partition), (&*topic, i % 3));
         offsets
             .entry(metadata.partition)
             .or_default()

@@ -98,13 +98,78 @@ impl ProducerRecord {
         self.timestamp_ms = Some(timestamp_ms);
         self
     }
+
+    /// Calls `f` with the record borrowed as a [`RecordRef`], without allocating for up
+    /// to eight headers.
+    fn with_ref<T>(&self, f: impl FnOnce(&RecordRef<'_>) -> T) -> T {
+        const INLINE: usize = 8;
+        let borrowed = |headers: &[(&str, Option<&[u8]>)]| {
+            f(&RecordRef {
+                topic: &self.topic,
+                partition: self.partition,
+                key: self.key.as_deref(),
+                value: self.value.as_deref(),
+                headers,
+                timestamp_ms: self.timestamp_ms,
+            })
+        };
+        fn header_ref((key, value): &(String, Option<Bytes>)) -> (&str, Option<&[u8]>) {
+            (key.as_str(), value.as_deref())
+        }
+        if self.headers.len() <= INLINE {
+            let mut inline: [(&str, Option<&[u8]>); INLINE] = [("", None); INLINE];
+            for (slot, header) in inline.iter_mut().zip(&self.headers) {
+                *slot = header_ref(header);
+            }
+            borrowed(&inline[..self.headers.len()])
+        } else {
+            borrowed(&self.headers.iter().map(header_ref).collect::<Vec<_>>())
+        }
+    }
+}
+
+/// A record to send, borrowed from the caller: [`Producer::send_ref`] copies its key,
+/// value and headers straight into the partition's batch (the one copy a record costs),
+/// so a caller holding the bytes elsewhere (a C buffer, a Python `bytes`) need not make
+/// a [`ProducerRecord`] first. The fields mean what [`ProducerRecord`]'s do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordRef<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key; `None` is null (which differs from empty).
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` is null (a tombstone on compacted topics).
+    pub value: Option<&'a [u8]>,
+    /// Headers `(key, value)` in order; keys may repeat, values may be null.
+    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
+    /// The record's timestamp in ms since the Unix epoch; `None` uses the time of the
+    /// send.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl RecordRef<'_> {
+    /// An owned copy.
+    pub fn to_record(&self) -> ProducerRecord {
+        ProducerRecord {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            key: self.key.map(Bytes::copy_from_slice),
+            value: self.value.map(Bytes::copy_from_slice),
+            headers: (self.headers.iter())
+                .map(|(key, value)| (key.to_string(), value.map(Bytes::copy_from_slice)))
+                .collect(),
+            timestamp_ms: self.timestamp_ms,
+        }
+    }
 }
 
 /// Where a record was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared by the reports of a batch).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The record's offset; -1 with `acks=0`, where the broker does not say.
@@ -236,7 +301,7 @@ impl Producer {
         self.shared().cluster.metadata(topics).await
     }
 
-    fn check_size(&self, record: &ProducerRecord) -> Result<usize, Error> {
+    fn check_size(&self, record: &RecordRef<'_>) -> Result<usize, Error> {
         let config = &self.shared().config;
         let size = accumulator::record_size(record);
         let request_size = accumulator::request_size(record);
@@ -258,7 +323,7 @@ impl Producer {
         }
     }
 
-    fn try_send(&self, record: ProducerRecord, size: usize) -> Result<DeliveryFuture, Refused> {
+    fn try_send(&self, record: &RecordRef<'_>, size: usize) -> Result<DeliveryFuture, Refused> {
         let shared = self.shared();
         let (delivery, wake) = shared.lock().enqueue(&shared.config, record, size)?;
         if wake {
@@ -282,10 +347,19 @@ impl Producer {
     ///   with it);
     /// - [`Error::Kafka`] INVALID_REQUEST once the producer is closed.
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
-        let size = self.check_size(&record)?;
+        record.with_ref(|record| self.send_ref(record))
+    }
+
+    /// As [`send`](Self::send), for a borrowed record: its bytes are copied into the
+    /// batch, and nowhere else unless it has to wait for its topic's metadata.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn send_ref(&self, record: &RecordRef<'_>) -> Result<DeliveryFuture, Error> {
+        let size = self.check_size(record)?;
         match self.try_send(record, size) {
             Ok(delivery) => Ok(delivery),
-            Err(Refused::BufferFull(_)) => Err(buffer_full(0, &self.shared().config)),
+            Err(Refused::BufferFull) => Err(buffer_full(0, &self.shared().config)),
             Err(Refused::Failed(error)) => Err(error),
         }
     }
@@ -298,19 +372,18 @@ impl Producer {
     /// `max.block.ms`.
     pub async fn send_async(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
         let shared = self.shared();
-        let size = self.check_size(&record)?;
+        let size = record.with_ref(|record| self.check_size(record))?;
         // The deadline is only needed once the buffer is full: no clock read per record.
         let mut deadline = None;
-        let mut record = record;
         loop {
             // Registered before trying, so that room freed in between is not missed.
             let freed = shared.memory_freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            match self.try_send(record, size) {
+            match record.with_ref(|record| self.try_send(record, size)) {
                 Ok(delivery) => return Ok(delivery),
                 Err(Refused::Failed(error)) => return Err(error),
-                Err(Refused::BufferFull(returned)) => record = *returned,
+                Err(Refused::BufferFull) => {}
             }
             let max_block = Duration::from_millis(shared.config.max_block_ms);
             let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + max_block);

@@ -5,7 +5,7 @@
 use super::config::ProducerConfig;
 use super::delivery::{duplicate, Ack, DeliveryFuture, Outcome};
 use super::idempotence::{maybe_written_error, Identity, Recovery, Reset, Sequencing, Stamp};
-use super::ProducerRecord;
+use super::{ProducerRecord, RecordRef};
 use crate::client::cluster::Cluster;
 use crate::error::{Error, ErrorCode};
 use crate::partitioner::Partitioner;
@@ -20,21 +20,19 @@ use tokio::time::Instant;
 const RECORD_OVERHEAD: usize = 24;
 
 /// The bytes `record` counts against `buffer.memory` and `batch.size`.
-pub(crate) fn record_size(record: &ProducerRecord) -> usize {
-    let headers: usize = record
-        .headers
-        .iter()
-        .map(|(key, value)| key.len() + value.as_ref().map_or(0, Bytes::len) + 4)
+pub(crate) fn record_size(record: &RecordRef<'_>) -> usize {
+    let headers: usize = (record.headers.iter())
+        .map(|(key, value)| key.len() + value.map_or(0, <[u8]>::len) + 4)
         .sum();
     RECORD_OVERHEAD
-        + record.key.as_ref().map_or(0, Bytes::len)
-        + record.value.as_ref().map_or(0, Bytes::len)
+        + record.key.map_or(0, <[u8]>::len)
+        + record.value.map_or(0, <[u8]>::len)
         + headers
 }
 
 /// The size of the smallest Produce request carrying `record`, to check against
 /// `max.request.size`.
-pub(crate) fn request_size(record: &ProducerRecord) -> usize {
+pub(crate) fn request_size(record: &RecordRef<'_>) -> usize {
     record_size(record) + RECORD_BATCH_HEADER_LEN
 }
 
@@ -128,18 +126,11 @@ impl ProducerBatch {
             && (self.record_count == 0 || self.size() + size <= config.batch_size)
     }
 
-    fn append(&mut self, record: &ProducerRecord, timestamp_ms: i64) -> Result<i32, Error> {
+    fn append(&mut self, record: &RecordRef<'_>, timestamp_ms: i64) -> Result<i32, Error> {
         let Contents::Open(builder) = &mut self.contents else {
             unreachable!("records are only appended to open batches");
         };
-        let appended = with_header_refs(&record.headers, |headers| {
-            builder.append(
-                timestamp_ms,
-                record.key.as_deref(),
-                record.value.as_deref(),
-                headers,
-            )
-        });
+        let appended = builder.append(timestamp_ms, record.key, record.value, record.headers);
         let delta = appended.map_err(|error| Error::Kafka {
             code: ErrorCode::MessageTooLarge,
             message: Some(error.to_string()),
@@ -220,29 +211,8 @@ impl ProducerBatch {
     }
 }
 
-/// Calls `f` with `headers` as the borrowed slice [`RecordBatchBuilder::append`] takes,
-/// without allocating for up to eight headers.
-fn with_header_refs<T>(
-    headers: &[(String, Option<Bytes>)],
-    f: impl FnOnce(&[(&str, Option<&[u8]>)]) -> T,
-) -> T {
-    const INLINE: usize = 8;
-    if headers.len() <= INLINE {
-        let mut inline: [(&str, Option<&[u8]>); INLINE] = [("", None); INLINE];
-        for (slot, (key, value)) in inline.iter_mut().zip(headers) {
-            *slot = (key.as_str(), value.as_deref());
-        }
-        f(&inline[..headers.len()])
-    } else {
-        let refs: Vec<(&str, Option<&[u8]>)> = headers
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_deref()))
-            .collect();
-        f(&refs)
-    }
-}
-
-/// A record sent before its topic's partition count was known.
+/// A record sent before its topic's partition count was known: a copy, as the caller's
+/// borrow ends with the send.
 struct WaitingRecord {
     record: ProducerRecord,
     timestamp_ms: i64,
@@ -293,7 +263,7 @@ impl TopicState {
     fn choose_partition(
         &mut self,
         config: &ProducerConfig,
-        record: &ProducerRecord,
+        record: &RecordRef<'_>,
         size: usize,
     ) -> Result<(i32, bool), Error> {
         let count = self.partition_count.unwrap_or(0);
@@ -310,9 +280,7 @@ impl TopicState {
             return Ok((partition, false));
         }
         if record.key.is_some() || config.partitioner != Partitioner::Default {
-            let partition = config
-                .partitioner
-                .partition(record.key.as_deref(), count, None);
+            let partition = config.partitioner.partition(record.key, count, None);
             return Ok((partition, false));
         }
         // Keyless: stay on the sticky partition while its batch has room, then close
@@ -349,7 +317,7 @@ impl TopicState {
         &mut self,
         registry: &mut Registry,
         config: &ProducerConfig,
-        record: &ProducerRecord,
+        record: &RecordRef<'_>,
         timestamp_ms: i64,
         size: usize,
         forward: Option<Arc<Outcome>>,
@@ -420,8 +388,8 @@ impl TopicState {
 
 /// Why `enqueue` did not take a record.
 pub(crate) enum Refused {
-    /// `buffer.memory` is exhausted; the record is handed back to wait for room.
-    BufferFull(Box<ProducerRecord>),
+    /// `buffer.memory` is exhausted.
+    BufferFull,
     /// The record cannot be sent.
     Failed(Error),
 }
@@ -538,18 +506,18 @@ impl State {
     pub fn enqueue(
         &mut self,
         config: &ProducerConfig,
-        record: ProducerRecord,
+        record: &RecordRef<'_>,
         size: usize,
     ) -> Result<(DeliveryFuture, bool), Refused> {
         if self.closing {
             return Err(Refused::Failed(closed_error()));
         }
         if self.buffered + size > config.buffer_memory {
-            return Err(Refused::BufferFull(Box::new(record)));
+            return Err(Refused::BufferFull);
         }
         let timestamp_ms = record.timestamp_ms.unwrap_or_else(now_ms);
-        if !self.topics.contains_key(record.topic.as_str()) {
-            let name: Arc<str> = record.topic.as_str().into();
+        if !self.topics.contains_key(record.topic) {
+            let name: Arc<str> = record.topic.into();
             self.topics.insert(
                 name.clone(),
                 TopicState {
@@ -563,14 +531,11 @@ impl State {
                 },
             );
         }
-        let topic = self
-            .topics
-            .get_mut(record.topic.as_str())
-            .expect("inserted above");
+        let topic = self.topics.get_mut(record.topic).expect("inserted above");
         if topic.partition_count.is_none() || !topic.waiting.is_empty() {
             let outcome = self.registry.new_outcome();
             topic.waiting.push_back(WaitingRecord {
-                record,
+                record: record.to_record(),
                 timestamp_ms,
                 size,
                 outcome: outcome.clone(),
@@ -583,7 +548,7 @@ impl State {
             .append(
                 &mut self.registry,
                 config,
-                &record,
+                record,
                 timestamp_ms,
                 size,
                 None,
@@ -875,15 +840,17 @@ impl State {
                 continue;
             }
             while let Some(waiting) = topic.waiting.pop_front() {
-                let appended = topic.append(
-                    &mut self.registry,
-                    config,
-                    &waiting.record,
-                    waiting.timestamp_ms,
-                    waiting.size,
-                    Some(waiting.outcome.clone()),
-                    Some(now),
-                );
+                let appended = waiting.record.with_ref(|record| {
+                    topic.append(
+                        &mut self.registry,
+                        config,
+                        record,
+                        waiting.timestamp_ms,
+                        waiting.size,
+                        Some(waiting.outcome.clone()),
+                        Some(now),
+                    )
+                });
                 if let Err(error) = appended {
                     self.buffered -= waiting.size;
                     self.registry.incomplete.remove(&waiting.outcome.id);

@@ -184,7 +184,7 @@ impl Place {
     pub fn report(self, result: &Result<Ack, Error>) -> Result<RecordMetadata, Error> {
         match result {
             Ok(ack) => Ok(RecordMetadata {
-                topic: ack.topic.to_string(),
+                topic: ack.topic.clone(),
                 partition: ack.partition,
                 offset: if ack.base_offset < 0 {
                     -1
