@@ -8,6 +8,7 @@ use bytes::Bytes;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::Arc;
 use tidelog::client::consumer::{ConsumerRecord, TopicPartition};
+use tidelog::client::producer::HeaderRef;
 
 // librdkafka's offset sentinels, for tl_assign, tl_seek and partition lists.
 
@@ -38,7 +39,7 @@ pub struct tl_headers_t {
 
 impl tl_headers_t {
     /// The headers as a borrowed record carries them.
-    pub(crate) fn to_refs(&self) -> Vec<(&str, Option<&[u8]>)> {
+    pub(crate) fn to_refs(&self) -> Vec<HeaderRef<'_>> {
         (self.entries.iter())
             // Names were UTF-8 when added (tl_headers_add checks).
             .map(|(name, value)| (name.to_str().unwrap_or_default(), value.as_deref()))

@@ -1,10 +1,11 @@
 //! `Producer`: the core producer; `send` queues records and resolves once all are
 //! acknowledged, to one result per (topic, partition) as KafkaJS's `send` does.
 
-use crate::message::OutgoingRecord;
+use crate::message::OutgoingRecords;
 use napi::{Env, JsObject};
 use std::collections::BTreeMap;
-use tidelog::client::producer::{Producer as CoreProducer, ProducerConfig, ProducerRecord};
+use std::sync::Arc;
+use tidelog::client::producer::{Producer as CoreProducer, ProducerConfig};
 
 /// Where a `send`'s records went in one partition: the lowest offset they got.
 #[napi(object)]
@@ -37,19 +38,20 @@ impl Producer {
     /// (topic, partition); rejects with the first record's error (MESSAGE_TOO_LARGE,
     /// UNKNOWN_TOPIC_OR_PARTITION, a timeout after `delivery.timeout.ms`, ...).
     #[napi(ts_return_type = "Promise<Array<SendResult>>")]
-    pub fn send(&self, env: Env, records: Vec<OutgoingRecord>) -> napi::Result<JsObject> {
-        let records: Vec<ProducerRecord> = records.into_iter().map(Into::into).collect();
+    pub fn send(&self, env: Env, records: OutgoingRecords) -> napi::Result<JsObject> {
+        let records = records.into_columns()?;
         let producer = self.producer.clone();
         let work = async move {
+            let headers = records.header_refs();
             let mut deliveries = Vec::with_capacity(records.len());
-            for record in records {
-                deliveries.push(producer.send_async(record).await?);
+            for record in records.iter(&headers) {
+                deliveries.push(producer.send_ref_async(&record).await?);
             }
-            let mut lowest: BTreeMap<(String, i32), i64> = BTreeMap::new();
+            let mut lowest: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
             for delivery in deliveries {
                 let done = delivery.await?;
                 let entry = lowest
-                    .entry((done.topic.to_string(), done.partition))
+                    .entry((done.topic, done.partition))
                     .or_insert(done.offset);
                 *entry = (*entry).min(done.offset);
             }
@@ -59,7 +61,7 @@ impl Producer {
             Ok(lowest
                 .into_iter()
                 .map(|((topic_name, partition), base_offset)| SendResult {
-                    topic_name,
+                    topic_name: topic_name.to_string(),
                     partition,
                     base_offset,
                 })

@@ -79,6 +79,39 @@ test('send resolves to per-partition metadata and eachMessage gets the records b
   assert.equal(byValue.v4.partition, 1)
 })
 
+test('sendBatch keeps each record whole across topics: null and empty keys and values, repeated headers', async () => {
+  const [first, second] = [await createTopic(1), await createTopic(2)]
+  const producer = kafka.producer()
+  await producer.connect()
+  const sent = await producer.sendBatch({
+    topicMessages: [
+      { topic: first, messages: [{ value: 'plain' }, { key: '', value: '', headers: { h: ['1', '2'], e: '' } }] },
+      { topic: second, messages: [{ key: 'k', value: null, partition: 1 }, { key: 'k2', value: 'last', partition: 0 }] }
+    ]
+  })
+  assert.deepEqual(sent.map(r => [r.topicName, r.partition]).sort(), [[first, 0], [second, 0], [second, 1]].sort())
+  await producer.disconnect()
+
+  const consumer = kafka.consumer({ groupId: unique('group'), maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [first, second], fromBeginning: true })
+  const got = await consume(consumer, 4)
+  await consumer.disconnect()
+  const at = (topic, partition, offset) =>
+    got.find(m => m.topic === topic && m.partition === partition && m.message.offset === offset).message
+  assert.equal(at(first, 0, '0').key, null)
+  assert.equal(at(first, 0, '0').value.toString(), 'plain')
+  const whole = at(first, 0, '1')
+  assert.equal(whole.key.length, 0)
+  assert.equal(whole.value.length, 0)
+  assert.deepEqual(whole.headers.h.map(String), ['1', '2'])
+  assert.equal(whole.headers.e.length, 0)
+  assert.equal(at(second, 1, '0').key.toString(), 'k')
+  assert.equal(at(second, 1, '0').value, null)
+  assert.equal(at(second, 0, '0').value.toString(), 'last')
+  assert.deepEqual(at(second, 0, '0').headers, {})
+})
+
 test('the default partitioner places keys as the Java client does (murmur2)', async () => {
   const topic = await createTopic(6)
   const producer = kafka.producer({ createPartitioner: client.Partitioners.DefaultPartitioner })

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Instant;
 use tidelog::client::producer::{
-    DeliveryFuture, DeliveryReports, Producer as CoreProducer, ProducerConfig, RecordMetadata,
-    RecordRef, Report,
+    DeliveryFuture, DeliveryReports, HeaderRef, Producer as CoreProducer, ProducerConfig,
+    RecordMetadata, RecordRef, Report,
 };
 use tidelog::error::Error;
 
@@ -104,7 +104,7 @@ fn send(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<(DeliveryFuture, Sent)> {
     let owned_headers = self::headers(headers.as_ref())?;
-    let header_refs: Vec<(&str, Option<&[u8]>)> = (owned_headers.iter())
+    let header_refs: Vec<HeaderRef<'_>> = (owned_headers.iter())
         .map(|(key, value)| (key.as_str(), value.as_deref()))
         .collect();
     let key_bytes = payload(key.as_ref(), "key")?;

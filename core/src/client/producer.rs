@@ -99,34 +99,29 @@ impl ProducerRecord {
         self
     }
 
-    /// Calls `f` with the record borrowed as a [`RecordRef`], without allocating for up
-    /// to eight headers.
-    fn with_ref<T>(&self, f: impl FnOnce(&RecordRef<'_>) -> T) -> T {
-        const INLINE: usize = 8;
-        let borrowed = |headers: &[(&str, Option<&[u8]>)]| {
-            f(&RecordRef {
-                topic: &self.topic,
-                partition: self.partition,
-                key: self.key.as_deref(),
-                value: self.value.as_deref(),
-                headers,
-                timestamp_ms: self.timestamp_ms,
-            })
-        };
-        fn header_ref((key, value): &(String, Option<Bytes>)) -> (&str, Option<&[u8]>) {
-            (key.as_str(), value.as_deref())
-        }
-        if self.headers.len() <= INLINE {
-            let mut inline: [(&str, Option<&[u8]>); INLINE] = [("", None); INLINE];
-            for (slot, header) in inline.iter_mut().zip(&self.headers) {
-                *slot = header_ref(header);
-            }
-            borrowed(&inline[..self.headers.len()])
-        } else {
-            borrowed(&self.headers.iter().map(header_ref).collect::<Vec<_>>())
+    /// The headers as [`RecordRef::headers`] takes them (allocates only if there are
+    /// any).
+    fn header_refs(&self) -> Vec<HeaderRef<'_>> {
+        (self.headers.iter())
+            .map(|(key, value)| (key.as_str(), value.as_deref()))
+            .collect()
+    }
+
+    /// The record borrowed, with `headers` from [`header_refs`](Self::header_refs).
+    fn borrowed<'a>(&'a self, headers: &'a [HeaderRef<'a>]) -> RecordRef<'a> {
+        RecordRef {
+            topic: &self.topic,
+            partition: self.partition,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers,
+            timestamp_ms: self.timestamp_ms,
         }
     }
 }
+
+/// A header as [`RecordRef`] borrows it: its key and its value (`None` for null).
+pub type HeaderRef<'a> = (&'a str, Option<&'a [u8]>);
 
 /// A record to send, borrowed from the caller: [`Producer::send_ref`] copies its key,
 /// value and headers straight into the partition's batch (the one copy a record costs),
@@ -143,7 +138,7 @@ pub struct RecordRef<'a> {
     /// The value; `None` is null (a tombstone on compacted topics).
     pub value: Option<&'a [u8]>,
     /// Headers `(key, value)` in order; keys may repeat, values may be null.
-    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
+    pub headers: &'a [HeaderRef<'a>],
     /// The record's timestamp in ms since the Unix epoch; `None` uses the time of the
     /// send.
     pub timestamp_ms: Option<i64>,
@@ -347,7 +342,7 @@ impl Producer {
     ///   with it);
     /// - [`Error::Kafka`] INVALID_REQUEST once the producer is closed.
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
-        record.with_ref(|record| self.send_ref(record))
+        self.send_ref(&record.borrowed(&record.header_refs()))
     }
 
     /// As [`send`](Self::send), for a borrowed record: its bytes are copied into the
@@ -371,8 +366,18 @@ impl Producer {
     /// As [`send`](Self::send); the `buffer.memory full` [`Error::Timeout`] only after
     /// `max.block.ms`.
     pub async fn send_async(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
+        self.send_ref_async(&record.borrowed(&record.header_refs()))
+            .await
+    }
+
+    /// [`send_async`](Self::send_async) for a borrowed record, as
+    /// [`send_ref`](Self::send_ref) is to [`send`](Self::send).
+    ///
+    /// # Errors
+    /// As [`send_async`](Self::send_async).
+    pub async fn send_ref_async(&self, record: &RecordRef<'_>) -> Result<DeliveryFuture, Error> {
         let shared = self.shared();
-        let size = record.with_ref(|record| self.check_size(record))?;
+        let size = self.check_size(record)?;
         // The deadline is only needed once the buffer is full: no clock read per record.
         let mut deadline = None;
         loop {
@@ -380,7 +385,7 @@ impl Producer {
             let freed = shared.memory_freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            match record.with_ref(|record| self.try_send(record, size)) {
+            match self.try_send(record, size) {
                 Ok(delivery) => return Ok(delivery),
                 Err(Refused::Failed(error)) => return Err(error),
                 Err(Refused::BufferFull) => {}

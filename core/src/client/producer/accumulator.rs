@@ -840,17 +840,16 @@ impl State {
                 continue;
             }
             while let Some(waiting) = topic.waiting.pop_front() {
-                let appended = waiting.record.with_ref(|record| {
-                    topic.append(
-                        &mut self.registry,
-                        config,
-                        record,
-                        waiting.timestamp_ms,
-                        waiting.size,
-                        Some(waiting.outcome.clone()),
-                        Some(now),
-                    )
-                });
+                let headers = waiting.record.header_refs();
+                let appended = topic.append(
+                    &mut self.registry,
+                    config,
+                    &waiting.record.borrowed(&headers),
+                    waiting.timestamp_ms,
+                    waiting.size,
+                    Some(waiting.outcome.clone()),
+                    Some(now),
+                );
                 if let Err(error) = appended {
                     self.buffered -= waiting.size;
                     self.registry.incomplete.remove(&waiting.outcome.id);
