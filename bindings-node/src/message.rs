@@ -159,9 +159,7 @@ impl Columns {
         let mut refs: Vec<Vec<HeaderRef<'_>>> = Vec::new();
         refs.resize_with(self.len(), Vec::new);
         for (index, headers) in &self.headers {
-            refs[*index] = (headers.iter())
-                .map(|(key, value)| (key.as_str(), value.as_deref()))
-                .collect();
+            refs[*index] = tidelog::client::producer::header_refs(headers);
         }
         refs
     }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Instant;
 use tidelog::client::producer::{
-    DeliveryFuture, DeliveryReports, HeaderRef, Producer as CoreProducer, ProducerConfig,
+    header_refs, DeliveryFuture, DeliveryReports, Producer as CoreProducer, ProducerConfig,
     RecordMetadata, RecordRef, Report,
 };
 use tidelog::error::Error;
@@ -104,9 +104,7 @@ fn send(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<(DeliveryFuture, Sent)> {
     let owned_headers = self::headers(headers.as_ref())?;
-    let header_refs: Vec<HeaderRef<'_>> = (owned_headers.iter())
-        .map(|(key, value)| (key.as_str(), value.as_deref()))
-        .collect();
+    let header_refs = header_refs(&owned_headers);
     let key_bytes = payload(key.as_ref(), "key")?;
     let value_bytes = payload(value.as_ref(), "value")?;
     let record = RecordRef {

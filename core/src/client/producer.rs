@@ -99,12 +99,9 @@ impl ProducerRecord {
         self
     }
 
-    /// The headers as [`RecordRef::headers`] takes them (allocates only if there are
-    /// any).
+    /// The headers as [`RecordRef::headers`] takes them (see [`header_refs`]).
     fn header_refs(&self) -> Vec<HeaderRef<'_>> {
-        (self.headers.iter())
-            .map(|(key, value)| (key.as_str(), value.as_deref()))
-            .collect()
+        header_refs(&self.headers)
     }
 
     /// The record borrowed, with `headers` from [`header_refs`](Self::header_refs).
@@ -122,6 +119,14 @@ impl ProducerRecord {
 
 /// A header as [`RecordRef`] borrows it: its key and its value (`None` for null).
 pub type HeaderRef<'a> = (&'a str, Option<&'a [u8]>);
+
+/// Owned headers (as [`ProducerRecord::headers`] holds them) borrowed as
+/// [`RecordRef::headers`] takes them; allocates only if there are any.
+pub fn header_refs(headers: &[(String, Option<Bytes>)]) -> Vec<HeaderRef<'_>> {
+    (headers.iter())
+        .map(|(key, value)| (key.as_str(), value.as_deref()))
+        .collect()
+}
 
 /// A record to send, borrowed from the caller: [`Producer::send_ref`] copies its key,
 /// value and headers straight into the partition's batch (the one copy a record costs),
